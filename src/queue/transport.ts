@@ -1,0 +1,52 @@
+import type { RetryMessage } from '../types.ts';
+
+/*
+ * A queue transport moves messages between the publisher and the two consumers. Two implementations exist,
+ * RabbitMQ (`amqp/`) and Magento's database queue (`database/`, on MySQL or SQLite); one conformance suite
+ * (`test/queue/conformance.test.ts`) runs against each.
+ */
+
+/** Magento's queue names: triggers, and retries whose delay has run out. */
+export type QueueName = 'event.trigger' | 'event.failover.retry';
+
+export interface QueueDelivery {
+  readonly queue: QueueName;
+  /** Raw message body (JSON text). */
+  readonly body: string;
+  /** AMQP `message_id`, or `queue_message.id` of the database queue; stable across redeliveries. */
+  readonly messageId: string;
+  /** True when the transport knows this message was handed out before. */
+  readonly redelivered: boolean;
+}
+
+/**
+ * Handles one message. Resolving acknowledges it (its outcome must be durable by then); rejecting hands it
+ * back to the queue for another try. A handler never rejects for a message that can never succeed: it parks it.
+ */
+export type MessageHandler = (delivery: QueueDelivery) => Promise<void>;
+
+export interface ConsumeOptions {
+  /** Messages handled at once (AMQP prefetch; claimed rows for the database queue). */
+  readonly prefetch: number;
+}
+
+export interface QueueConsumer {
+  /** Stops taking messages, waits for the in-flight handlers, then resolves. */
+  stop(): Promise<void>;
+}
+
+export interface QueueTransport {
+  readonly kind: 'amqp' | 'database';
+  /** Declares what this transport needs (exchanges, queues, rows of `queue`) without breaking Magento's own. */
+  setup(): Promise<void>;
+  /** Publishes a trigger message exactly as Magento's publisher does; resolves once the broker/database has it. */
+  publishTrigger(body: string): Promise<void>;
+  /** Puts a retry message where it becomes due after `delaySeconds` and then reaches `event.failover.retry`. */
+  scheduleRetry(message: RetryMessage, delaySeconds: number): Promise<void>;
+  /** Keeps a chain's last message where upstream keeps it (`event.failover.deadletter`). */
+  deadLetter(message: RetryMessage): Promise<void>;
+  consume(queue: QueueName, handler: MessageHandler, options: ConsumeOptions): Promise<QueueConsumer>;
+  /** Messages waiting (ready, not yet handed out) in a queue. */
+  depth(queue: QueueName): Promise<number>;
+  close(): Promise<void>;
+}

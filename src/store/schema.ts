@@ -1,0 +1,142 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/*
+ * Table shapes, by their unprefixed names. The store applies `db.table_prefix` to every table through a Kysely
+ * plugin, so code writes `db.selectFrom('async_event_subscriber')` whatever the prefix.
+ *
+ * Upstream's tables (`async_event_subscriber`, `async_event_subscriber_log`) and Magento's (`core_config_data`,
+ * `queue*`) keep their exact columns; the `async_event_chain`, `async_event_retry` and
+ * `async_event_parked_message` tables are ours.
+ */
+
+type Timestamp = ColumnType<Date | string, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | string | null, Date | string | null | undefined, Date | string | null>;
+
+export interface AsyncEventSubscriberTable {
+  subscription_id: Generated<number>;
+  event_name: string;
+  recipient_url: string;
+  /** Encrypted with Magento's encryptor (`<keyVersion>:3:<base64>`). */
+  verification_token: string;
+  /** 0/1 (MySQL boolean = tinyint). */
+  status: number;
+  subscribed_at: NullableTimestamp;
+  modified: NullableTimestamp;
+  metadata: string;
+  store_id: ColumnType<number, number | undefined, number>;
+}
+
+export interface AsyncEventSubscriberLogTable {
+  log_id: Generated<number>;
+  uuid: string | null;
+  subscription_id: number;
+  success: number;
+  response_data: string;
+  created: Timestamp;
+  /** BLOB in MySQL: JSON text of what was delivered. */
+  serialized_data: ColumnType<string | Buffer | null, string | null | undefined, string | null>;
+}
+
+export interface AsyncEventChainTable {
+  uuid: string;
+  subscription_id: number;
+  event_name: string;
+  store_id: string;
+  status: string;
+  attempts: number;
+  death_count: number;
+  next_attempt_at: NullableTimestamp;
+  created: Timestamp;
+  updated: Timestamp;
+}
+
+/** Scheduled retries of the database-queue mode: a retry message with its due time. */
+export interface AsyncEventRetryTable {
+  retry_id: Generated<number>;
+  uuid: string;
+  subscription_id: number;
+  death_count: number;
+  content: ColumnType<string, string, string>;
+  due_at: Timestamp;
+  /** Set while a consumer works on the row; a row whose lease ran out is taken again. */
+  locked_until: NullableTimestamp;
+  created: Timestamp;
+}
+
+export interface AsyncEventParkedMessageTable {
+  parked_id: Generated<number>;
+  queue_name: string;
+  body: string;
+  reason: string;
+  created: Timestamp;
+}
+
+export interface CoreConfigDataTable {
+  config_id: Generated<number>;
+  scope: string;
+  scope_id: number;
+  path: string;
+  value: string | null;
+  updated_at: Timestamp;
+}
+
+export interface QueueTable {
+  id: Generated<number>;
+  name: string | null;
+}
+
+export interface QueueMessageTable {
+  id: Generated<number>;
+  topic_name: string | null;
+  body: string | null;
+}
+
+export interface QueueMessageStatusTable {
+  id: Generated<number>;
+  queue_id: number;
+  message_id: number;
+  updated_at: Timestamp;
+  status: number;
+  number_of_trials: ColumnType<number, number | undefined, number>;
+}
+
+/** Tables of Magento's integration module, read (never written) for bearer-token auth. */
+export interface OauthTokenTable {
+  entity_id: Generated<number>;
+  consumer_id: number | null;
+  admin_id: number | null;
+  customer_id: number | null;
+  type: string;
+  token: string;
+  secret: string;
+  revoked: number;
+  authorized: number;
+  user_type: number | null;
+  created_at: Timestamp;
+}
+
+export interface Database {
+  async_event_subscriber: AsyncEventSubscriberTable;
+  async_event_subscriber_log: AsyncEventSubscriberLogTable;
+  async_event_chain: AsyncEventChainTable;
+  async_event_retry: AsyncEventRetryTable;
+  async_event_parked_message: AsyncEventParkedMessageTable;
+  core_config_data: CoreConfigDataTable;
+  queue: QueueTable;
+  queue_message: QueueMessageTable;
+  queue_message_status: QueueMessageStatusTable;
+  oauth_token: OauthTokenTable;
+}
+
+export type TableName = keyof Database;
+export type TableNames = Readonly<Record<TableName, string>>;
+
+/** Magento's database-queue status codes (Magento\MysqlMq\Model\QueueManagement). */
+export const QueueMessageStatus = {
+  NEW: 2,
+  IN_PROGRESS: 3,
+  COMPLETE: 4,
+  RETRY_REQUIRED: 5,
+  ERROR: 6,
+  TO_BE_DELETED: 7,
+} as const;

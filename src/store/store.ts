@@ -1,0 +1,136 @@
+import type { Kysely } from 'kysely';
+import type { Chain, ChainStatus, DeliveryLogRow, Subscription } from '../types.ts';
+import type { Database, TableNames } from './schema.ts';
+
+/**
+ * The store: every table the sidecar reads or writes, on Magento's MySQL/MariaDB or on the embedded SQLite file,
+ * through one interface. Writes that belong together (a log row and the chain it advances) happen in one
+ * transaction, so an acknowledged message always has its outcome on disk.
+ */
+export interface Store {
+  readonly dialect: 'mysql' | 'sqlite';
+  /** The query builder, for the parts that run their own SQL on these tables (search, database queue). */
+  readonly db: Kysely<Database>;
+  /** Real (prefixed) table names. */
+  readonly tables: TableNames;
+  readonly subscriptions: SubscriptionRepository;
+  readonly log: DeliveryLog;
+  readonly parked: ParkedMessages;
+  readonly configValues: ConfigValues;
+  /** Creates what is missing; never drops or rewrites data. */
+  migrate(): Promise<MigrationReport>;
+  /** Cheap round trip for `/readyz` and `doctor`. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface MigrationReport {
+  readonly created: readonly string[];
+  readonly altered: readonly string[];
+  readonly unchanged: readonly string[];
+}
+
+export interface NewSubscription {
+  readonly eventName: string;
+  readonly recipientUrl: string;
+  readonly verificationToken: string;
+  readonly metadata: string;
+  readonly storeId?: number;
+  readonly active?: boolean;
+}
+
+export type SubscriptionPatch = Partial<Omit<NewSubscription, 'eventName'>> & { readonly eventName?: string };
+
+export interface SubscriptionFilter {
+  readonly field: 'subscription_id' | 'event_name' | 'recipient_url' | 'status' | 'subscribed_at' | 'modified' | 'metadata' | 'store_id';
+  readonly condition: 'eq' | 'neq' | 'like' | 'nlike' | 'in' | 'nin' | 'gt' | 'gteq' | 'lt' | 'lteq' | 'null' | 'notnull' | 'from' | 'to' | 'finset';
+  readonly value: string;
+}
+
+/** Magento's searchCriteria: filters inside a group are OR-ed, groups are AND-ed. */
+export interface SubscriptionCriteria {
+  readonly filterGroups?: readonly (readonly SubscriptionFilter[])[];
+  readonly sortOrders?: readonly { readonly field: SubscriptionFilter['field']; readonly direction: 'ASC' | 'DESC' }[];
+  readonly pageSize?: number;
+  readonly currentPage?: number;
+}
+
+export interface SubscriptionRepository {
+  get(id: number): Promise<Subscription | undefined>;
+  list(criteria?: SubscriptionCriteria): Promise<{ readonly items: Subscription[]; readonly totalCount: number }>;
+  /**
+   * Active subscriptions that receive an event of this store: every subscription of the event when the event's
+   * store is 0, else those of that store and those of store 0 (we differ from upstream there, see README).
+   */
+  activeFor(eventName: string, storeId: number): Promise<Subscription[]>;
+  create(input: NewSubscription): Promise<Subscription>;
+  update(id: number, patch: SubscriptionPatch): Promise<Subscription>;
+  delete(id: number): Promise<boolean>;
+}
+
+/** One attempt's outcome, written with the chain it advances in one transaction. */
+export interface AttemptRecord {
+  readonly uuid: string;
+  readonly subscriptionId: number;
+  readonly eventName: string;
+  readonly storeId: string;
+  readonly success: boolean;
+  readonly responseData: string;
+  readonly serializedData: string;
+  /** Chain state after this attempt. */
+  readonly chainStatus: ChainStatus;
+  readonly deathCount: number;
+  readonly nextAttemptAt: Date | null;
+  /** Disable the subscription in the same transaction (the recipient answered 410). */
+  readonly disableSubscription?: boolean;
+}
+
+export interface LogQuery {
+  readonly uuid?: string;
+  readonly subscriptionId?: number;
+  readonly success?: boolean;
+  readonly afterLogId?: number;
+  readonly limit?: number;
+  readonly order?: 'asc' | 'desc';
+}
+
+export interface LogRowWithEvent extends DeliveryLogRow {
+  readonly eventName: string;
+  readonly recipientUrl: string;
+}
+
+export interface DeliveryLog {
+  /** Writes the log row and updates the chain; returns the new log_id. */
+  recordAttempt(record: AttemptRecord): Promise<number>;
+  /** Creates or resets a chain before its first attempt (new event or replay). */
+  openChain(chain: { uuid: string; subscriptionId: number; eventName: string; storeId: string }): Promise<void>;
+  chain(uuid: string): Promise<Chain | undefined>;
+  chains(query: { status?: Chain['status']; limit?: number; afterUuid?: string }): Promise<Chain[]>;
+  attempts(uuid: string): Promise<LogRowWithEvent[]>;
+  rows(query: LogQuery): Promise<LogRowWithEvent[]>;
+  count(query?: Pick<LogQuery, 'success' | 'subscriptionId'>): Promise<number>;
+  /** Deletes rows created before the cut-off in batches of `batchSize`; returns how many went. */
+  deleteOlderThan(cutoff: Date, batchSize?: number): Promise<number>;
+}
+
+export interface ParkedMessage {
+  readonly id: number;
+  readonly queue: string;
+  readonly body: string;
+  readonly reason: string;
+  readonly created: Date;
+}
+
+export interface ParkedMessages {
+  park(message: { queue: string; body: string; reason: string }): Promise<number>;
+  list(limit?: number): Promise<ParkedMessage[]>;
+  count(): Promise<number>;
+}
+
+/** `core_config_data`, default scope: the same table in Magento's MySQL and the embedded SQLite file. */
+export interface ConfigValues {
+  get(path: string): Promise<string | undefined>;
+  /** All default-scope values whose path starts with the prefix. */
+  getAll(prefix: string): Promise<Record<string, string>>;
+  set(path: string, value: string): Promise<void>;
+}

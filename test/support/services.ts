@@ -1,0 +1,123 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { describe } from 'vitest';
+
+/*
+ * Real services for the suites that need them. In CI (CI=true) a missing service fails the suite; elsewhere the
+ * suite is skipped with one line saying why, so `npm test` still runs on a laptop without RabbitMQ.
+ */
+
+export type ServiceName = 'mariadb' | 'rabbitmq' | 'php' | 'chromium';
+
+export const MARIADB = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
+export const RABBITMQ = { host: '127.0.0.1', port: 5672, user: 'guest', password: 'guest' };
+
+const availability = new Map<ServiceName, string | undefined>();
+
+function portOpen(host: string, port: number): boolean {
+  // Synchronous probe so `describe` can decide before collecting tests.
+  const script = `const s=require('net').connect(${port},'${host}');s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1));setTimeout(()=>process.exit(1),1500)`;
+  try {
+    execFileSync(process.execPath, ['-e', script], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function commandWorks(command: string, args: string[]): boolean {
+  try {
+    execFileSync(command, args, { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why the service cannot be used, or undefined when it can. */
+export function missingReason(service: ServiceName): string | undefined {
+  if (!availability.has(service)) {
+    let reason: string | undefined;
+    switch (service) {
+      case 'mariadb':
+        reason = portOpen(MARIADB.host, MARIADB.port) ? undefined : `no MariaDB on ${MARIADB.host}:${MARIADB.port}`;
+        break;
+      case 'rabbitmq':
+        reason = portOpen(RABBITMQ.host, RABBITMQ.port) ? undefined : `no RabbitMQ on ${RABBITMQ.host}:${RABBITMQ.port}`;
+        break;
+      case 'php':
+        reason = commandWorks('php', ['-v']) ? undefined : 'no php binary on PATH (apt-get install php8.2-cli)';
+        break;
+      case 'chromium':
+        reason = commandWorks('chromium', ['--version']) ? undefined : 'no chromium on PATH (apt-get install chromium)';
+        break;
+    }
+    availability.set(service, reason);
+  }
+  return availability.get(service);
+}
+
+/**
+ * `describe` that needs real services. Missing in CI: the suite fails with the reason. Missing elsewhere: it is
+ * skipped and the reason is printed once.
+ */
+export function describeWith(services: ServiceName[], name: string, body: () => void): void {
+  const reasons = services.map(missingReason).filter((r): r is string => r !== undefined);
+  if (reasons.length === 0) {
+    describe(name, body);
+    return;
+  }
+  if (process.env.CI === 'true') {
+    describe(name, () => {
+      throw new Error(`required service missing in CI: ${reasons.join('; ')}`);
+    });
+    return;
+  }
+  console.warn(`skipping "${name}": ${reasons.join('; ')}`);
+  describe.skip(name, body);
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Creates an empty MariaDB database and returns its name; drop it with `dropDatabase`. */
+export async function createDatabase(prefix = 'ae_test'): Promise<string> {
+  const { createConnection } = await import('mysql2/promise');
+  const name = uniqueName(prefix);
+  const conn = await createConnection({ ...MARIADB });
+  await conn.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await conn.end();
+  return name;
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  const { createConnection } = await import('mysql2/promise');
+  const conn = await createConnection({ ...MARIADB });
+  await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+  await conn.end();
+}
+
+/** A fresh RabbitMQ vhost the guest user may use, so suites never see each other's queues. */
+export function createVhost(prefix = 'ae_test'): { name: string; url: string } {
+  const name = uniqueName(prefix);
+  execFileSync('rabbitmqctl', ['-q', 'add_vhost', name], { stdio: 'ignore' });
+  execFileSync('rabbitmqctl', ['-q', 'set_permissions', '-p', name, RABBITMQ.user, '.*', '.*', '.*'], { stdio: 'ignore' });
+  return { name, url: `amqp://${RABBITMQ.user}:${RABBITMQ.password}@${RABBITMQ.host}:${RABBITMQ.port}/${encodeURIComponent(name)}` };
+}
+
+export function deleteVhost(name: string): void {
+  execFileSync('rabbitmqctl', ['-q', 'delete_vhost', name], { stdio: 'ignore' });
+}
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
