@@ -1,0 +1,72 @@
+import type { Logger } from '../logger.ts';
+import type { Store } from '../store/store.ts';
+import type { EventRegistry, StoreId } from '../types.ts';
+
+/**
+ * What the REST API, GraphQL and the console need from the rest of the sidecar. `src/app.ts` builds it; tests
+ * build it from real stores and fakes of the pipeline functions. The API never runs SQL of its own: it calls
+ * these.
+ */
+export interface ApiDependencies {
+  readonly logger: Logger;
+  readonly store: Store;
+  /** Current merged async_events.xml; a getter because it may be reloaded. */
+  events(): EventRegistry;
+  /** Sink keys and whether each is usable now. */
+  sinks(): Promise<readonly { key: string; usable: boolean; reason?: string }[]>;
+  /** Starts a new chain under the same UUID (same retry rules). */
+  replay(uuid: string): Promise<{ uuid: string; subscriptionId: number }>;
+  /** Publishes a trigger message exactly as the PHP publisher would. */
+  publish(eventName: string, args: Record<string, unknown>, storeId: StoreId): Promise<void>;
+  /** Lucene search over the delivery log; throws AsyncEventsError('QUERY_SYNTAX') with a position. */
+  search(query: string, page: { size: number; from: number }): Promise<SearchPage>;
+  /** State of every backing service for /readyz, doctor and the console. */
+  health(): Promise<readonly ServiceHealth[]>;
+  /** Subscribe to delivery attempts as they are logged (live feed); returns an unsubscribe function. */
+  onAttempt(listener: (attempt: AttemptEvent) => void): () => void;
+  readonly auth: Authenticator;
+}
+
+export interface SearchPage {
+  readonly total: number;
+  readonly hits: readonly SearchHit[];
+}
+
+export interface SearchHit {
+  readonly logId: number;
+  readonly uuid: string;
+  readonly eventName: string;
+  readonly success: boolean;
+  readonly created: Date;
+  readonly subscriptionId: number;
+  readonly recipientUrl: string;
+  readonly responseData: string;
+}
+
+export interface ServiceHealth {
+  readonly name: string;
+  readonly up: boolean;
+  readonly detail: string;
+}
+
+export interface AttemptEvent {
+  readonly logId: number;
+  readonly uuid: string;
+  readonly subscriptionId: number;
+  readonly eventName: string;
+  readonly success: boolean;
+  readonly deathCount: number;
+  readonly chainStatus: string;
+  readonly created: Date;
+}
+
+/** Who is calling: resolved from `Authorization: Bearer …`. */
+export type Principal = { readonly kind: 'api-token' } | { readonly kind: 'integration'; readonly integrationId: number; readonly name: string };
+
+export interface Authenticator {
+  /**
+   * Resolves a bearer token to a principal allowed `MageOS_AsyncEvents::manage`, or throws
+   * AsyncEventsError('UNAUTHORIZED' | 'FORBIDDEN') with a clear message.
+   */
+  authenticate(authorizationHeader: string | undefined): Promise<Principal>;
+}
