@@ -55,6 +55,10 @@ export async function startMagentoStandin(options: { port?: number; token?: stri
       }
       const match = /^\/rest\/([a-z0-9_]+)(\/V1\/.*)$/.exec(url.pathname) ?? /^\/rest(\/V1\/.*)$/.exec(url.pathname);
       const routePath = match ? (match[2] ?? match[1] ?? '') : '';
+      if (routePath === '/V1/store/storeViews') {
+        answer(res, 200, '[{"id":0,"code":"admin","name":"Admin","website_id":0,"store_group_id":0,"is_active":1},{"id":1,"code":"default","name":"Default Store View","website_id":1,"store_group_id":1,"is_active":1},{"id":2,"code":"fr","name":"French Store View","website_id":1,"store_group_id":1,"is_active":1}]');
+        return;
+      }
       if (routePath.startsWith('/V1/async-events/')) {
         // Routes the generated bridge adds for services without one: arguments arrive as query parameters.
         const id = url.searchParams.get('customerId') ?? url.searchParams.get('customer_id') ?? '0';

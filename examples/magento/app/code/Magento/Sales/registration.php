@@ -1,0 +1,7 @@
+<?php
+/**
+ * Registers the module with Magento's component registrar.
+ */
+use Magento\Framework\Component\ComponentRegistrar;
+
+ComponentRegistrar::register(ComponentRegistrar::MODULE, 'Magento_Sales', __DIR__);

@@ -1,0 +1,142 @@
+import { request } from 'undici';
+import { formatConfigError } from './config/config-error.ts';
+import { readMagentoInstall } from './config/magento-root.ts';
+import { loadEventRegistry } from './config/registry.ts';
+import { describeSettings, loadSettings, type Settings } from './config/settings.ts';
+import { coerceError } from './errors.ts';
+import { silentLogger } from './logger.ts';
+import { createAmqpTransport } from './queue/amqp/transport.ts';
+import { ensureEmbeddedCryptKey } from './store/crypt-key.ts';
+import { createStore } from './store/index.ts';
+
+/*
+ * `async-events doctor`: checks every configured part on its own, so one broken part does not hide the others,
+ * and says for each what is wrong and how to fix it. Exit 0 when all is well, 1 otherwise.
+ */
+
+interface Check {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+  readonly fix?: string;
+}
+
+export async function runDoctor(flags: Record<string, string | undefined>, out: { log(line: string): void }): Promise<0 | 1> {
+  const checks: Check[] = [];
+  let settings: Settings;
+  try {
+    settings = await loadSettings({ flags });
+  } catch (error) {
+    out.log(`✗ settings: ${coerceError(error).message}`);
+    return 1;
+  }
+  out.log('settings:');
+  for (const row of describeSettings(settings)) out.log(`  ${row.name.padEnd(38)} ${String(row.value).padEnd(40)} (${row.origin})`);
+  out.log('');
+
+  checks.push(await checkMagentoRoot(settings));
+  checks.push(await checkDatabase(settings));
+  checks.push(await checkQueue(settings));
+  checks.push(await checkCallback(settings));
+  checks.push(await checkSearch(settings));
+
+  for (const check of checks) {
+    out.log(`${check.ok ? '✔' : '✗'} ${check.name}: ${check.detail}`);
+    if (!check.ok && check.fix) out.log(`    fix: ${check.fix}`);
+  }
+  const failed = checks.filter((c) => !c.ok).length;
+  out.log(failed === 0 ? '\nall checks passed' : `\n${failed} check(s) failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+async function attempt(name: string, fix: string, run: () => Promise<string>): Promise<Check> {
+  try {
+    return { name, ok: true, detail: await run() };
+  } catch (error) {
+    return { name, ok: false, detail: coerceError(error).message, fix };
+  }
+}
+
+function checkMagentoRoot(settings: Settings): Promise<Check> {
+  return attempt('Magento root', 'set ASYNC_EVENTS_MAGENTO_ROOT to the Magento install (the folder holding app/etc/config.php), then run `async-events validate`', async () => {
+    const install = await readMagentoInstall(settings.magentoRoot);
+    const loaded = await loadEventRegistry(install, silentLogger());
+    if (loaded.errors.length > 0) {
+      throw new Error(`${loaded.errors.length} error(s) in async_events.xml files, first: ${formatConfigError(loaded.errors[0] ?? { file: '?', line: 0, message: '?' })}`);
+    }
+    return `${settings.magentoRoot}: ${loaded.modules.length} enabled modules, ${loaded.registry.size} events in ${loaded.files.length} async_events.xml file(s)`;
+  });
+}
+
+function checkDatabase(settings: Settings): Promise<Check> {
+  const where = settings.database.kind === 'mysql' ? `${settings.database.user}@${settings.database.host}:${settings.database.port}/${settings.database.database}` : settings.database.path;
+  return attempt(
+    'database',
+    settings.database.kind === 'mysql'
+      ? 'check ASYNC_EVENTS_DB (mysql://user:pass@host:port/db) or db.connection.default in env.php, and that the server runs; then `async-events migrate`'
+      : 'check that the folder of the SQLite file is writable (ASYNC_EVENTS_DB=sqlite:PATH), then `async-events migrate`',
+    async () => {
+      const cryptKeys = settings.cryptKeys && settings.cryptKeys.length > 0 ? settings.cryptKeys : [await ensureEmbeddedCryptKey(settings.dataDir)];
+      const store = await createStore({ database: settings.database, tablePrefix: settings.tablePrefix, cryptKeys, logger: silentLogger() });
+      try {
+        await store.ping();
+        const subscriptions = await store.subscriptions.list({ pageSize: 1 }).catch(() => undefined);
+        if (!subscriptions) return `${where} reachable, but the tables are missing: run \`async-events migrate\``;
+        return `${where} reachable, ${subscriptions.totalCount} subscription(s)`;
+      } finally {
+        await store.close();
+      }
+    },
+  );
+}
+
+function checkQueue(settings: Settings): Promise<Check> {
+  if (!settings.amqpUrl) return Promise.resolve({ name: 'queue', ok: true, detail: 'database queue (ASYNC_EVENTS_AMQP is empty): tables queue, queue_message, queue_message_status' });
+  const shown = settings.amqpUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+  return attempt('queue', 'check ASYNC_EVENTS_AMQP (amqp://user:pass@host:port/vhost) or queue.amqp in env.php, and that RabbitMQ runs', async () => {
+    const transport = createAmqpTransport({ url: settings.amqpUrl ?? '', logger: silentLogger(), unavailableTimeoutMs: 5000, reconnect: { initialDelayMs: 100, maxDelayMs: 200 } });
+    try {
+      const depth = await transport.depth('event.trigger').catch(async () => {
+        await transport.setup();
+        return transport.depth('event.trigger');
+      });
+      return `RabbitMQ at ${shown}, ${depth} message(s) waiting in event.trigger`;
+    } finally {
+      await transport.close();
+    }
+  });
+}
+
+function checkCallback(settings: Settings): Promise<Check> {
+  if (!settings.magentoUrl) {
+    return Promise.resolve({
+      name: 'Magento callback',
+      ok: false,
+      detail: 'no Magento URL: events cannot fetch their data',
+      fix: 'set ASYNC_EVENTS_MAGENTO_URL (e.g. https://shop.example.com) and ASYNC_EVENTS_MAGENTO_TOKEN (an integration access token); `npm start` uses a local stand-in instead',
+    });
+  }
+  return attempt(
+    'Magento callback',
+    'create an integration in Magento admin (System › Integrations) with the events\' ACL resources, activate it, set ASYNC_EVENTS_MAGENTO_TOKEN to its access token, and enable oauth/consumer/enable_integration_as_bearer',
+    async () => {
+      if (!settings.magentoToken) throw new Error('ASYNC_EVENTS_MAGENTO_TOKEN is not set');
+      const url = new URL('rest/all/V1/store/storeViews', settings.magentoUrl?.endsWith('/') ? settings.magentoUrl : `${settings.magentoUrl}/`);
+      const response = await request(url, { headers: { authorization: `Bearer ${settings.magentoToken}` }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const text = await response.body.text();
+      if (response.statusCode === 401) throw new Error(`Magento refused the token (401): ${text.slice(0, 200)}`);
+      if (response.statusCode >= 500) throw new Error(`Magento answered ${response.statusCode}: ${text.slice(0, 200)}`);
+      return `${settings.magentoUrl} answered ${response.statusCode} with the integration token`;
+    },
+  );
+}
+
+function checkSearch(settings: Settings): Promise<Check> {
+  if (!settings.elasticsearchUrl) return Promise.resolve({ name: 'search', ok: true, detail: 'built-in search (SQL over the delivery log)' });
+  return attempt('search', 'check ASYNC_EVENTS_ELASTICSEARCH, or leave it empty to use the built-in search', async () => {
+    const response = await request(settings.elasticsearchUrl ?? '', { headersTimeout: 5000, bodyTimeout: 5000 });
+    const text = await response.body.text();
+    if (response.statusCode >= 400) throw new Error(`Elasticsearch answered ${response.statusCode}: ${text.slice(0, 200)}`);
+    return `Elasticsearch at ${settings.elasticsearchUrl} answered ${response.statusCode}`;
+  });
+}

@@ -1,0 +1,139 @@
+import { EventBridgeClient, type EventBridgeClientConfig, PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
+import { AsyncEventsError, isAsyncEventsError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { DeliveryOutcome } from '../types.ts';
+import { createAwsClientCache } from './aws-client-cache.ts';
+import { type AwsConnection, awsConfigPaths, type ConfigGetter, type Decrypt, defaultChainSource, missingCredentialsReason, readAwsConnection, requireRegion } from './aws-config.ts';
+import { final, outcomeForAwsError } from './aws-errors.ts';
+import { truncateUtf8 } from './http.ts';
+import { cloudEventBody } from './payload.ts';
+import type { DeliveryAttemptRequest, Sink } from './sink.ts';
+
+export const EVENTBRIDGE_PATHS = { ...awsConfigPaths('eventbridge'), source: 'async_events_aws/eventbridge/source' } as const;
+/** Where the event source comes from when `async_events_aws/eventbridge/source` is empty, as upstream does. */
+export const STORE_BASE_URL_PATH = 'web/unsecure/base_url';
+/** PutEvents entry error codes AWS documents as retryable. */
+const RETRYABLE_ENTRY_ERRORS = new Set(['InternalFailure', 'ThrottlingException']);
+
+export interface EventBridgeSinkOptions {
+  readonly logger: Logger;
+  readonly config: ConfigGetter;
+  readonly decrypt: Decrypt;
+  /** Base URL of the store whose host is the default event source; `web/unsecure/base_url` when absent or empty. */
+  readonly storeBaseUrl?: () => Promise<string | undefined>;
+  /** Fixed endpoint (LocalStack, tests); otherwise the region's, or `AWS_ENDPOINT_URL_EVENTBRIDGE`. */
+  readonly endpoint?: string;
+  readonly connectionTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  /** Replaceable so tests can count the clients made. */
+  readonly createClient?: (config: EventBridgeClientConfig) => EventBridgeClient;
+}
+
+/**
+ * The `eventbridge` sink (upstream MageOS_AsyncEventsAWS): one PutEvents entry per attempt with the structured
+ * CloudEvent as Detail and `recipient_url` as the bus name or ARN. Unlike upstream, a failed entry is read from
+ * the AWS response, so InternalFailure and ThrottlingException entries are retried.
+ */
+export function createEventBridgeSink(options: EventBridgeSinkOptions): Sink {
+  const logger = options.logger.child({ sink: 'eventbridge' });
+  const createClient = options.createClient ?? ((config: EventBridgeClientConfig) => new EventBridgeClient(config));
+  const clients = createAwsClientCache((connection: AwsConnection) =>
+    createClient({
+      ...(connection.region !== undefined ? { region: connection.region } : {}),
+      ...(connection.accessKeyId !== undefined && connection.secretAccessKey !== undefined
+        ? { credentials: { accessKeyId: connection.accessKeyId, secretAccessKey: connection.secretAccessKey } }
+        : {}),
+      ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+      // Our chain does the backoff; SDK retries would multiply attempts and hide them from the log.
+      maxAttempts: 1,
+      requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 5000, requestTimeout: options.requestTimeoutMs ?? 15_000 },
+    }),
+  );
+
+  async function eventSource(): Promise<string> {
+    const configured = (await options.config.get(EVENTBRIDGE_PATHS.source))?.trim();
+    if (configured) return configured;
+    const baseUrl = (await options.storeBaseUrl?.())?.trim() || (await options.config.get(STORE_BASE_URL_PATH))?.trim();
+    let host: string | undefined;
+    try {
+      host = baseUrl ? new URL(baseUrl).hostname : undefined;
+    } catch {
+      host = undefined;
+    }
+    if (!host) {
+      throw new AsyncEventsError(
+        'SINK_NOT_CONFIGURED',
+        `no EventBridge event source: set ${EVENTBRIDGE_PATHS.source} (e.g. store.example.com); the store base URL (${STORE_BASE_URL_PATH}) ` +
+          (baseUrl ? `"${baseUrl}" has no host` : 'is not set'),
+        { path: EVENTBRIDGE_PATHS.source },
+      );
+    }
+    return host;
+  }
+
+  async function deliver(attempt: DeliveryAttemptRequest): Promise<DeliveryOutcome> {
+    const { subscription, payload } = attempt;
+    try {
+      const connection = await readAwsConnection(options.config, options.decrypt, 'eventbridge');
+      return await clients.use(connection, async (client) => {
+        await requireRegion(client, EVENTBRIDGE_PATHS);
+        const command = new PutEventsCommand({
+          Entries: [
+            {
+              Source: await eventSource(),
+              DetailType: payload.eventName,
+              Detail: cloudEventBody(payload),
+              EventBusName: subscription.recipientUrl,
+            },
+          ],
+        });
+        const response = await client.send(command, attempt.signal ? { abortSignal: attempt.signal } : {});
+        return outcomeForPutEvents(response);
+      });
+    } catch (error) {
+      if (attempt.signal?.aborted) {
+        throw new AsyncEventsError('SHUTTING_DOWN', `delivery to subscription ${subscription.id} aborted`, {}, { cause: error });
+      }
+      if (isAsyncEventsError(error, 'SINK_NOT_CONFIGURED')) return final(error.message);
+      logger.debug({ subscriptionId: subscription.id, uuid: payload.uuid, err: error }, 'eventbridge delivery failed');
+      return outcomeForAwsError(error, EVENTBRIDGE_PATHS, 'EventBridge');
+    }
+  }
+
+  async function unusableReason(): Promise<string | undefined> {
+    try {
+      const connection = await readAwsConnection(options.config, options.decrypt, 'eventbridge');
+      if (connection.accessKeyId === undefined && (await defaultChainSource()) === undefined) return missingCredentialsReason(EVENTBRIDGE_PATHS);
+      await clients.use(connection, (client) => requireRegion(client, EVENTBRIDGE_PATHS));
+      await eventSource();
+      return undefined;
+    } catch (error) {
+      if (isAsyncEventsError(error, 'SINK_NOT_CONFIGURED')) return error.message;
+      throw error;
+    }
+  }
+
+  return {
+    key: 'eventbridge',
+    unusableReason,
+    deliver,
+    close: async () => clients.close(),
+  };
+}
+
+/** Success, or the failed entry of the AWS response (FailedEntryCount / Entries[0].ErrorCode). */
+export function outcomeForPutEvents(response: PutEventsCommandOutput): DeliveryOutcome {
+  const { $metadata, ...body } = response;
+  const status = $metadata.httpStatusCode !== undefined ? { statusCode: $metadata.httpStatusCode } : {};
+  const entry = response.Entries?.[0];
+  if ((response.FailedEntryCount ?? 0) > 0 || entry?.ErrorCode !== undefined) {
+    const code = entry?.ErrorCode;
+    return {
+      success: false,
+      retryable: code !== undefined && RETRYABLE_ENTRY_ERRORS.has(code),
+      ...status,
+      responseData: truncateUtf8(JSON.stringify(entry ?? body)),
+    };
+  }
+  return { success: true, retryable: false, ...status, responseData: truncateUtf8(JSON.stringify(body)) };
+}
