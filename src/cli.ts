@@ -50,6 +50,33 @@ async function withApp<T>(flags: Flags, run: (app: App) => Promise<T>, options: 
   }
 }
 
+/**
+ * Tuning knobs beyond the contract's settings (README, "Tuning"): consumer prefetch, delivery concurrency and the
+ * database queue's polling and lease.
+ */
+export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<AppOptions> {
+  const int = (name: string): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1) {
+      console.error(`error: ${name} must be a positive integer, not "${raw}"`);
+      process.exit(2);
+    }
+    return value;
+  };
+  const prefetch = int('ASYNC_EVENTS_PREFETCH');
+  const global = int('ASYNC_EVENTS_CONCURRENCY');
+  const perSubscription = int('ASYNC_EVENTS_CONCURRENCY_PER_SUBSCRIPTION');
+  const pollIntervalMs = int('ASYNC_EVENTS_QUEUE_POLL_MS');
+  const leaseSeconds = int('ASYNC_EVENTS_QUEUE_LEASE_SECONDS');
+  return {
+    ...(prefetch ? { prefetch } : {}),
+    concurrency: { ...(global ? { global } : {}), ...(perSubscription ? { perSubscription } : {}) },
+    databaseQueue: { ...(pollIntervalMs ? { pollIntervalMs } : {}), ...(leaseSeconds ? { leaseSeconds } : {}) },
+  };
+}
+
 /** The API token of the embedded mode: ASYNC_EVENTS_API_TOKEN, else one generated into the data dir at first start. */
 async function ensureApiToken(settings: Settings, logger: Logger): Promise<Settings> {
   if (settings.apiToken) return settings;
@@ -68,7 +95,7 @@ async function ensureApiToken(settings: Settings, logger: Logger): Promise<Setti
 
 /** Runs the HTTP server and the consumers until SIGTERM/SIGINT. */
 export async function startServer(settings: Settings, logger: Logger, consumers: readonly ConsumerName[], options: Partial<AppOptions> = {}): Promise<{ app: App; http: HttpServer | undefined; stop: () => Promise<void> }> {
-  const app = await createApp({ settings, logger, ...options });
+  const app = await createApp({ settings, logger, ...tuningFromEnv(), ...options });
   let http: HttpServer | undefined;
   try {
     http = createHttpServer({ deps: app.deps, port: settings.port, metrics: app.metrics });
@@ -141,7 +168,7 @@ export async function main(argv: string[]): Promise<void> {
     const logger = cliLogger();
     try {
       const settings = await settingsFrom(flags);
-      const app = await createApp({ settings, logger });
+      const app = await createApp({ settings, logger, ...tuningFromEnv() });
       await app.startConsumers([name]);
       onShutdownSignal(logger, () => app.close());
     } catch (error) {

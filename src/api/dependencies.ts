@@ -69,4 +69,10 @@ export interface Authenticator {
    * AsyncEventsError('UNAUTHORIZED' | 'FORBIDDEN') with a clear message.
    */
   authenticate(authorizationHeader: string | undefined): Promise<Principal>;
+  /**
+   * Whether the principal may use every one of these ACL resources: an event's `<resources>`, checked when a
+   * subscription is created or changed, as upstream's `validateResources` does. Undefined when this authenticator
+   * does not know the principal. Optional: without it any authenticated caller may subscribe to any event.
+   */
+  isAllowed?(principal: Principal, resources: readonly string[]): Promise<boolean | undefined>;
 }

@@ -60,12 +60,15 @@ export function outcomeForAwsError(error: unknown, paths: AwsConfigPaths, servic
   const queryCode = typeof fields.Code === 'string' ? fields.Code : undefined;
   const message = typeof fields.message === 'string' ? fields.message : String(error);
   const status = fields.$metadata?.httpStatusCode;
-  const codes = [name, queryCode].filter((c): c is string => c !== undefined);
+  // SQS answers query-compatible codes too (`KMS.ThrottlingException`); their last part is the plain name.
+  const codes = [name, queryCode].filter((c): c is string => c !== undefined).flatMap((c) => [c, c.slice(c.lastIndexOf('.') + 1)]);
   const described = `${service}: ${name}${queryCode && queryCode !== name ? ` (${queryCode})` : ''}: ${message}${status !== undefined ? ` (HTTP ${status})` : ''}`;
   const withStatus = status !== undefined ? { statusCode: status } : {};
 
   if (name === 'CredentialsProviderError') return final(`${service}: ${missingCredentialsReason(paths)} (${message})`);
-  if (codes.some((c) => AUTH.has(c)) || status === 401 || status === 403) {
+  // Before the credential check: SQS answers RequestThrottled with HTTP 403.
+  if (codes.some((c) => THROTTLING.has(c)) || status === 429) return { success: false, retryable: true, ...withStatus, responseData: truncateUtf8(described) };
+  if (codes.some((c) => AUTH.has(c)) || status === 401) {
     return {
       success: false,
       retryable: false,
@@ -77,8 +80,6 @@ export function outcomeForAwsError(error: unknown, paths: AwsConfigPaths, servic
     };
   }
   const retryable =
-    codes.some((c) => THROTTLING.has(c)) ||
-    status === 429 ||
     (status !== undefined && status >= 500) ||
     fields.$fault === 'server' ||
     (fields.$retryable !== undefined && fields.$retryable !== null && fields.$retryable !== false) ||

@@ -46,7 +46,8 @@ export function createEventBridgeSink(options: EventBridgeSinkOptions): Sink {
       ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
       // Our chain does the backoff; SDK retries would multiply attempts and hide them from the log.
       maxAttempts: 1,
-      requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 5000, requestTimeout: options.requestTimeoutMs ?? 15_000 },
+      // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes.
+      requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 5000, requestTimeout: options.requestTimeoutMs ?? 15_000, throwOnRequestTimeout: true },
     }),
   );
 
@@ -77,6 +78,13 @@ export function createEventBridgeSink(options: EventBridgeSinkOptions): Sink {
       const connection = await readAwsConnection(options.config, options.decrypt, 'eventbridge');
       return await clients.use(connection, async (client) => {
         await requireRegion(client, EVENTBRIDGE_PATHS);
+        // Upstream's README shows a rule ARN as recipient; AWS would only answer with a validation error.
+        if (/^arn:[^:]+:events:[^:]*:[^:]*:rule\//.test(subscription.recipientUrl)) {
+          return final(
+            `recipient_url of subscription ${subscription.id} is an EventBridge rule ARN; PutEvents needs the event bus name or its ARN ` +
+              '(arn:aws:events:<region>:<account>:event-bus/<name>)',
+          );
+        }
         const command = new PutEventsCommand({
           Entries: [
             {

@@ -44,7 +44,8 @@ export function createSqsSink(options: SqsSinkOptions): Sink {
       useQueueUrlAsEndpoint: false,
       // Our chain does the backoff; SDK retries would multiply attempts and hide them from the log.
       maxAttempts: 1,
-      requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 5000, requestTimeout: options.requestTimeoutMs ?? 15_000 },
+      // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes.
+      requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 5000, requestTimeout: options.requestTimeoutMs ?? 15_000, throwOnRequestTimeout: true },
     }),
   );
 

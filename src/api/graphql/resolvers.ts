@@ -1,0 +1,128 @@
+import { AsyncEventsError } from '../../errors.ts';
+import type { SubscriptionCriteria } from '../../store/store.ts';
+import type { Subscription } from '../../types.ts';
+import type { ApiDependencies, AttemptEvent, Principal } from '../dependencies.ts';
+import { inputError, withErrorCodes } from './errors.ts';
+import type { LiveFeeds } from './live-feed.ts';
+import { pageFromArgs } from './paging.ts';
+import { replayMatching } from './replay-query.ts';
+import {
+  newSubscriptionFromInput,
+  patchFromInput,
+  withInputFieldNames,
+  type SubscribeInput,
+  type SubscriptionRules,
+  type UpdateSubscriptionInput,
+} from './subscription-input.ts';
+import { buildTrace } from './trace.ts';
+
+/** What every resolver knows about the request: who is calling (already authenticated). */
+export interface GraphqlContext {
+  readonly principal: Principal;
+}
+
+interface PageArgs {
+  readonly first?: number | null;
+  readonly offset?: number | null;
+}
+
+const MAX_SUBSCRIPTION_ID = 4_294_967_295;
+
+/** Resolvers of schemas/async-events.graphql. They call the dependencies only; no SQL of their own. */
+export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
+  const rules = async (): Promise<SubscriptionRules> => ({ events: deps.events(), sinkKeys: (await deps.sinks()).map((sink) => sink.key) });
+  const audit = deps.logger.child({ component: 'graphql' });
+
+  return {
+    Query: {
+      deliveries: withErrorCodes(async (_: unknown, args: PageArgs & { query?: string | null }) => {
+        const page = pageFromArgs(args);
+        // Search pages hold at least one hit; `first: 0` asks for the total only.
+        const result = await deps.search(args.query ?? '', { size: Math.max(1, page.first), from: page.offset });
+        return { total: result.total, nodes: result.hits.slice(0, page.first) };
+      }),
+      trace: withErrorCodes(async (_: unknown, args: { uuid: string }) => (await buildTrace(deps.store, args.uuid)) ?? null),
+      subscriptions: withErrorCodes(async (_: unknown, args: PageArgs & { eventName?: string | null }) => {
+        const page = pageFromArgs(args);
+        const criteria = subscriptionCriteria(args.eventName ?? undefined, page.first, page.offset);
+        const result = await deps.store.subscriptions.list(criteria.criteria);
+        return { total: result.totalCount, nodes: result.items.slice(criteria.skip, criteria.skip + page.first) };
+      }),
+      subscription: withErrorCodes(async (_: unknown, args: { id: string }) => (await deps.store.subscriptions.get(subscriptionId(args.id))) ?? null),
+      events: () =>
+        [...deps.events().values()]
+          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+          .map((event) => ({ ...event, file: event.source.file, line: event.source.line })),
+      sinks: withErrorCodes(async () => deps.sinks()),
+      health: withErrorCodes(async () => deps.health()),
+    },
+
+    Mutation: {
+      subscribe: withErrorCodes(async (_: unknown, args: { input: SubscribeInput }, context: GraphqlContext) => {
+        const input = newSubscriptionFromInput(args.input, await rules());
+        const created = await withInputFieldNames(() => deps.store.subscriptions.create(input));
+        audit.info({ principal: context.principal, subscriptionId: created.id, eventName: created.eventName }, 'subscription created');
+        return created;
+      }),
+      updateSubscription: withErrorCodes(async (_: unknown, args: { id: string; input: UpdateSubscriptionInput }, context: GraphqlContext) => {
+        const id = subscriptionId(args.id);
+        const current = await deps.store.subscriptions.get(id);
+        if (!current) throw new AsyncEventsError('SUBSCRIPTION_NOT_FOUND', `Subscription ${id} does not exist`, { field: 'id', id });
+        const patch = patchFromInput(args.input, current, await rules());
+        if (Object.keys(patch).length === 0) return current;
+        const updated = await withInputFieldNames(() => deps.store.subscriptions.update(id, patch));
+        audit.info({ principal: context.principal, subscriptionId: id, fields: Object.keys(patch) }, 'subscription updated');
+        return updated;
+      }),
+      replay: withErrorCodes(async (_: unknown, args: { uuid: string }, context: GraphqlContext) => {
+        const replayed = await deps.replay(args.uuid);
+        audit.info({ principal: context.principal, uuid: args.uuid }, 'delivery replayed');
+        return replayed;
+      }),
+      replayQuery: withErrorCodes(async (_: unknown, args: { query: string }, context: GraphqlContext) => {
+        const result = await replayMatching(deps, args.query);
+        audit.info({ principal: context.principal, query: args.query, matched: result.matched, failed: result.failed.length }, 'deliveries replayed by query');
+        return result;
+      }),
+    },
+
+    Subscription: {
+      deliveryAttempts: {
+        subscribe: (_: unknown, args: { eventName?: string | null }) => liveFeeds.open(args.eventName),
+        resolve: (attempt: AttemptEvent) => attempt,
+      },
+    },
+
+    DeliveryAttempt: { created: isoTime },
+    LiveDeliveryAttempt: { created: isoTime },
+    EventSubscription: {
+      // The token is not in the type, so it cannot be selected; `metadata` is shown under its meaning.
+      sink: (subscription: Subscription) => subscription.metadata,
+      subscribedAt: (subscription: Subscription) => subscription.subscribedAt?.toISOString() ?? null,
+      modified: (subscription: Subscription) => subscription.modified?.toISOString() ?? null,
+    },
+  };
+}
+
+function isoTime(row: { created: Date }): string {
+  return row.created.toISOString();
+}
+
+function subscriptionId(id: string): number {
+  const value = /^\d{1,10}$/.test(id) ? Number(id) : NaN;
+  if (!(value >= 1 && value <= MAX_SUBSCRIPTION_ID)) throw inputError('id', `"${id}" is not a subscription id (a positive whole number)`);
+  return value;
+}
+
+/**
+ * The repository pages by page number; an offset that is not a multiple of the page size reads one larger first
+ * page and skips the rows before the offset.
+ */
+function subscriptionCriteria(eventName: string | undefined, first: number, offset: number): { criteria: SubscriptionCriteria; skip: number } {
+  const base: SubscriptionCriteria = {
+    filterGroups: eventName === undefined ? [] : [[{ field: 'event_name', condition: 'eq', value: eventName }]],
+    sortOrders: [{ field: 'subscription_id', direction: 'ASC' }],
+  };
+  if (first > 0 && offset % first === 0) return { criteria: { ...base, pageSize: first, currentPage: offset / first + 1 }, skip: 0 };
+  return { criteria: { ...base, pageSize: Math.max(1, offset + first), currentPage: 1 }, skip: offset };
+}

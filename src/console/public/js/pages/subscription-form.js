@@ -1,0 +1,163 @@
+import { graphql, rest } from '../api.js';
+import { errorState, h, loading, newId } from '../dom.js';
+import { flash } from '../flash.js';
+import { loadCatalog } from './catalog.js';
+import { pageHead } from './common.js';
+
+// Create (POST /V1/async_event) and edit (PUT /V1/async_event/:id). The verification token is write-only: the
+// API never returns it, so editing shows an empty field that keeps the current token when left empty.
+
+function randomToken() {
+  const bytes = new Uint8Array(24);
+  crypto.getRandomValues(bytes);
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function field(id, label, control, hint) {
+  const hintId = hint ? `${id}-hint` : null;
+  const errorId = `${id}-error`;
+  control.setAttribute('aria-describedby', [hintId, errorId].filter(Boolean).join(' '));
+  return h('div', { class: 'field', dataset: { field: control.name } },
+    h('label', { for: id }, label), control,
+    hint ? h('p', { id: hintId, class: 'hint' }, hint) : null,
+    h('p', { id: errorId, class: 'error-text', hidden: true }));
+}
+
+export function subscriptionFormPage(main, { args, navigate }) {
+  const id = args[0] ? Number(args[0]) : null;
+  const editing = id !== null;
+  const body = h('div', null, loading());
+  main.append(pageHead(editing ? `Edit subscription ${id}` : 'New subscription',
+    h('a', { class: 'button secondary', href: '#/subscriptions' }, 'Back to subscriptions')), body);
+  let alive = true;
+
+  (async () => {
+    let catalog;
+    let current;
+    let currentSink = null;
+    try {
+      [catalog, current] = await Promise.all([loadCatalog(), editing ? rest('GET', `/rest/V1/async_event/${id}`) : Promise.resolve(null)]);
+      if (editing) {
+        try {
+          currentSink = (await graphql(`{ subscription(id: "${id}") { sink } }`)).subscription?.sink ?? null;
+        } catch {
+          currentSink = null;
+        }
+      }
+    } catch (error) {
+      if (alive) body.replaceChildren(errorState(editing ? `Subscription ${id} could not be loaded` : 'The form could not be prepared', error));
+      return;
+    }
+    if (!alive) return;
+    body.replaceChildren(buildForm(catalog, current, currentSink));
+  })();
+
+  function buildForm(catalog, current, currentSink) {
+    const ids = { event: newId('event'), url: newId('url'), sink: newId('sink'), store: newId('store'), token: newId('token'), status: newId('status') };
+    const events = catalog.events;
+    const eventControl = events
+      ? h('select', { id: ids.event, name: 'event_name', required: true, disabled: editing, value: current?.event_name ?? '' },
+        editing ? null : h('option', { value: '' }, 'Choose an event…'),
+        (editing && !events.includes(current.event_name) ? [current.event_name, ...events] : events).map((n) => h('option', { value: n }, n)))
+      : h('input', { id: ids.event, name: 'event_name', type: 'text', required: true, disabled: editing, spellcheck: 'false', value: current?.event_name ?? '' });
+    const urlControl = h('input', { id: ids.url, name: 'recipient_url', type: 'text', inputmode: 'url', required: true, spellcheck: 'false', autocomplete: 'off', placeholder: 'https://example.com/webhooks/magento', value: current?.recipient_url ?? '' });
+    const sinks = catalog.sinks ?? [];
+    const sinkValue = currentSink ?? (sinks.some((s) => s.key === 'http') ? 'http' : sinks[0]?.key ?? '');
+    const sinkControl = h('select', { id: ids.sink, name: 'metadata', required: true, value: sinkValue },
+      (currentSink && !sinks.some((s) => s.key === currentSink) ? [{ key: currentSink, usable: false, reason: 'unknown to this sidecar' }, ...sinks] : sinks)
+        .map((s) => h('option', { value: s.key }, s.usable ? s.key : `${s.key} (not usable now${s.reason ? `: ${s.reason}` : ''})`)));
+    const initialSink = sinkControl.value;
+    const storeControl = h('input', { id: ids.store, name: 'store_id', type: 'number', min: 0, max: 65535, step: 1, required: true, value: String(current?.store_id ?? 0) });
+    const tokenControl = h('input', { id: ids.token, name: 'verification_token', type: 'password', autocomplete: 'new-password', spellcheck: 'false', required: !editing, maxlength: 128,
+      placeholder: editing ? 'Leave empty to keep the current token' : '' });
+    const showToken = h('input', { type: 'checkbox', id: newId('show'), onchange: () => { tokenControl.type = showToken.checked ? 'text' : 'password'; } });
+    const statusControl = h('input', { id: ids.status, name: 'status', type: 'checkbox', checked: current ? current.status : true });
+    const summary = h('div', { class: 'notice error', role: 'alert', hidden: true });
+    const submit = h('button', { type: 'submit' }, editing ? 'Save changes' : 'Create subscription');
+    const controls = { event_name: eventControl, recipient_url: urlControl, metadata: sinkControl, store_id: storeControl, verification_token: tokenControl, status: statusControl };
+
+    function clearErrors() {
+      summary.hidden = true;
+      for (const c of Object.values(controls)) {
+        c.removeAttribute('aria-invalid');
+        const err = document.getElementById(`${c.id}-error`);
+        if (err) err.hidden = true;
+      }
+    }
+
+    function showErrors(list) {
+      summary.replaceChildren(h('strong', null, list.length > 1 ? 'Fix these fields:' : 'Fix this:'), h('ul', null, list.map((e) => h('li', null, e.message))));
+      summary.hidden = false;
+      let first;
+      for (const e of list) {
+        const name = e.field?.replace(/^asyncEvent\./, '');
+        const control = name ? controls[name] : undefined;
+        if (!control) continue;
+        control.setAttribute('aria-invalid', 'true');
+        const err = document.getElementById(`${control.id}-error`);
+        if (err) {
+          err.textContent = e.message;
+          err.hidden = false;
+        }
+        first ??= control;
+      }
+      (first ?? summary).focus?.();
+      if (!first) summary.scrollIntoView({ block: 'nearest' });
+    }
+
+    const form = h('form', { class: 'panel form-narrow', novalidate: true, onsubmit: async (event) => {
+      event.preventDefault();
+      clearErrors();
+      const problems = [];
+      if (!editing && !eventControl.value.trim()) problems.push({ field: 'event_name', message: 'Choose the event to subscribe to.' });
+      if (!urlControl.value.trim()) problems.push({ field: 'recipient_url', message: 'Enter the recipient: a webhook URL for http, an event bus ARN for eventbridge.' });
+      if (!editing && !tokenControl.value) problems.push({ field: 'verification_token', message: 'Enter a verification token (or press Generate): deliveries are signed with it.' });
+      if (!/^\d{1,5}$/.test(storeControl.value)) problems.push({ field: 'store_id', message: 'Store ID must be a whole number from 0 (all stores) to 65535.' });
+      if (problems.length) return showErrors(problems);
+      const asyncEvent = {
+        recipient_url: urlControl.value.trim(),
+        store_id: Number(storeControl.value),
+        status: statusControl.checked,
+      };
+      // When the current sink could not be read, only a sink the user picked is sent, never the default guess.
+      if (!editing || currentSink !== null || sinkControl.value !== initialSink) asyncEvent.metadata = sinkControl.value;
+      if (!editing) asyncEvent.event_name = eventControl.value.trim();
+      if (tokenControl.value) asyncEvent.verification_token = tokenControl.value;
+      submit.disabled = true;
+      try {
+        const saved = editing
+          ? await rest('PUT', `/rest/V1/async_event/${id}`, { asyncEvent })
+          : await rest('POST', '/rest/V1/async_event', { asyncEvent });
+        tokenControl.value = '';
+        flash('ok', editing ? `Subscription ${saved.subscription_id} saved.` : `Subscription ${saved.subscription_id} created for ${saved.event_name}.`);
+        navigate('#/subscriptions');
+      } catch (error) {
+        showErrors(error.errors?.length ? error.errors : [{ field: error.field, message: error.message }]);
+      } finally {
+        submit.disabled = false;
+      }
+    } },
+    summary,
+    field(ids.event, 'Event', eventControl, editing ? 'The event of a subscription cannot change; create a new subscription for another event.' : events ? 'Events declared in the enabled modules\' etc/async_events.xml.' : 'The event list is unavailable (GraphQL did not answer); type the event name.'),
+    field(ids.url, 'Recipient', urlControl, 'http: an absolute http(s) URL. eventbridge: the event bus name or ARN.'),
+    field(ids.sink, 'Sink', sinkControl, 'How events reach the recipient (the subscription\'s metadata).'),
+    field(ids.store, 'Store ID', storeControl, '0 receives the event of every store.'),
+    h('div', { class: 'field', dataset: { field: 'verification_token' } },
+      h('label', { for: ids.token }, 'Verification token'),
+      h('div', { class: 'input-row' }, tokenControl, h('button', { type: 'button', class: 'secondary', onclick: () => { tokenControl.value = randomToken(); showToken.checked = true; tokenControl.type = 'text'; tokenControl.focus(); } }, 'Generate')),
+      h('label', { class: 'check', for: showToken.id }, showToken, 'Show the token while typing'),
+      h('p', { id: `${ids.token}-hint`, class: 'hint' }, editing
+        ? 'Write-only: the current token is never shown. Type a new one to replace it; the old one keeps signing for a grace period.'
+        : 'Signs every delivery (x-magento-signature, webhook-signature). Copy it to the receiver now: it is never shown again.'),
+      h('p', { id: `${ids.token}-error`, class: 'error-text', hidden: true })),
+    h('div', { class: 'field' }, h('label', { class: 'check', for: ids.status }, statusControl, 'Enabled (deliver events to this recipient)')),
+    h('div', { class: 'row' }, submit, h('a', { class: 'button secondary', href: '#/subscriptions' }, 'Cancel')));
+    tokenControl.setAttribute('aria-describedby', `${ids.token}-hint ${ids.token}-error`);
+    summary.setAttribute('tabindex', '-1');
+    return form;
+  }
+
+  return () => {
+    alive = false;
+  };
+}

@@ -1,0 +1,114 @@
+import { rest } from '../api.js';
+import { badge, dataTable, emptyState, errorState, h, loading } from '../dom.js';
+import { showFlash } from '../flash.js';
+import { formatTime, storeLabel } from '../format.js';
+import { loadCatalog, loadSinksOf } from './catalog.js';
+import { latestOnly, pageHead } from './common.js';
+import { openPublishDialog } from './publish-dialog.js';
+
+// Subscriptions: REST GET /V1/async_events with searchCriteria (paging, ascending id). REST never returns the sink
+// (`metadata`), so the sink column comes from GraphQL `subscription(id) { sink }`.
+
+const PAGE_SIZE = 20;
+
+function criteria(page) {
+  const p = new URLSearchParams();
+  p.set('searchCriteria[pageSize]', String(PAGE_SIZE));
+  p.set('searchCriteria[currentPage]', String(page));
+  p.set('searchCriteria[sortOrders][0][field]', 'subscription_id');
+  p.set('searchCriteria[sortOrders][0][direction]', 'ASC');
+  return p.toString();
+}
+
+export function subscriptionsPage(main, { params, navigate }) {
+  const page = Math.max(1, Number(params.get('page')) || 1);
+  const body = h('div', null, loading('Loading subscriptions…'));
+  const requests = latestOnly();
+  let catalog;
+  const catalogPromise = loadCatalog().then((c) => (catalog = c)).catch(() => (catalog = { events: null, sinks: [] }));
+
+  const publish = async (eventName, storeId) => {
+    await catalogPromise;
+    openPublishDialog({ events: catalog.events, eventName, storeId });
+  };
+
+  async function setStatus(row, active) {
+    try {
+      await rest('PUT', `/rest/V1/async_event/${row.subscription_id}`, { asyncEvent: { status: active } });
+      showFlash('ok', `Subscription ${row.subscription_id} ${active ? 'enabled' : 'disabled'}.`);
+      load();
+    } catch (error) {
+      showFlash('error', `Could not ${active ? 'enable' : 'disable'} subscription ${row.subscription_id}: ${error.message}`);
+    }
+  }
+
+  async function remove(row) {
+    if (!confirm(`Delete subscription ${row.subscription_id} (${row.event_name} → ${row.recipient_url})? Its delivery log stays.`)) return;
+    try {
+      await rest('DELETE', `/rest/V1/async_event/${row.subscription_id}`);
+      showFlash('ok', `Subscription ${row.subscription_id} deleted.`);
+      load();
+    } catch (error) {
+      showFlash('error', `Could not delete subscription ${row.subscription_id}: ${error.message}`);
+    }
+  }
+
+  function render(result, sinks) {
+    const items = result.items ?? [];
+    const total = result.total_count ?? items.length;
+    if (total === 0) {
+      return emptyState('No subscriptions yet', 'A subscription sends one event to one recipient (a webhook URL, an EventBridge bus…).',
+        h('a', { class: 'button', href: '#/subscriptions/new' }, 'Create a subscription'));
+    }
+    if (items.length === 0) {
+      return emptyState(`Page ${page} is empty`, `There are ${total} subscriptions.`, h('a', { class: 'button secondary', href: '#/subscriptions' }, 'First page'));
+    }
+    const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+    return h('div', null,
+      dataTable([
+        { label: 'ID', num: true, cell: (r) => String(r.subscription_id) },
+        { label: 'Status', cell: (r) => (r.status ? badge('ok', 'Enabled') : badge('off', 'Disabled')) },
+        { label: 'Event', cell: (r) => h('code', null, r.event_name) },
+        { label: 'Sink', cell: (r) => (sinks.get(r.subscription_id) ?? h('span', { class: 'muted', title: 'The sink could not be read (GraphQL unavailable)' }, '—')) },
+        { label: 'Store', class: 'nowrap', cell: (r) => storeLabel(r.store_id) },
+        { label: 'Recipient', cell: (r) => h('span', { class: 'wrap-any' }, r.recipient_url) },
+        { label: 'Subscribed', class: 'nowrap', cell: (r) => formatTime(r.subscribed_at) },
+        { label: 'Actions', cell: (r) => h('div', { class: 'actions' },
+          h('a', { class: 'button secondary small', href: `#/subscriptions/${r.subscription_id}/edit`, 'aria-label': `Edit subscription ${r.subscription_id}` }, 'Edit'),
+          h('button', { type: 'button', class: 'secondary small', 'aria-label': `${r.status ? 'Disable' : 'Enable'} subscription ${r.subscription_id}`, onclick: () => setStatus(r, !r.status) }, r.status ? 'Disable' : 'Enable'),
+          h('button', { type: 'button', class: 'secondary small', 'aria-label': `Send a test event to subscription ${r.subscription_id}`, onclick: () => publish(r.event_name, r.store_id) }, 'Test event'),
+          h('button', { type: 'button', class: 'danger small', 'aria-label': `Delete subscription ${r.subscription_id}`, onclick: () => remove(r) }, 'Delete')) },
+      ], items),
+      pages > 1 ? h('nav', { class: 'pager', 'aria-label': 'Subscription pages' },
+        h('span', { class: 'muted' }, `Page ${page} of ${pages} · ${total} subscriptions`),
+        h('div', { class: 'controls' },
+          h('button', { type: 'button', class: 'secondary small', disabled: page <= 1, onclick: () => navigate(`#/subscriptions?page=${page - 1}`) }, 'Previous'),
+          h('button', { type: 'button', class: 'secondary small', disabled: page >= pages, onclick: () => navigate(`#/subscriptions?page=${page + 1}`) }, 'Next')))
+        : h('p', { class: 'muted small' }, `${total} subscription${total === 1 ? '' : 's'}`));
+  }
+
+  async function load() {
+    const isCurrent = requests.next();
+    try {
+      const result = await rest('GET', `/rest/V1/async_events?${criteria(page)}`);
+      let sinks = new Map();
+      try {
+        sinks = await loadSinksOf((result.items ?? []).map((r) => r.subscription_id));
+      } catch {
+        // The list is still useful without the sink column.
+      }
+      if (!isCurrent()) return;
+      body.replaceChildren(render(result, sinks));
+    } catch (error) {
+      if (!isCurrent()) return;
+      body.replaceChildren(errorState('Subscriptions could not be loaded', error, load));
+    }
+  }
+
+  main.append(pageHead('Subscriptions',
+    h('button', { type: 'button', class: 'secondary', onclick: () => publish(undefined, 0) }, 'Send a test event'),
+    h('a', { class: 'button', href: '#/subscriptions/new' }, 'New subscription')), body);
+  load();
+  return () => requests.cancel();
+}
+

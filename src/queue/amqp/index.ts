@@ -1,0 +1,1 @@
+export { createAmqpTransport, type AmqpTransportOptions } from './transport.ts';

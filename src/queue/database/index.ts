@@ -1,0 +1,1 @@
+export { createDatabaseQueue, type DatabaseQueueOptions } from './transport.ts';

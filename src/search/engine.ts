@@ -1,0 +1,82 @@
+import { sql, type Kysely } from 'kysely';
+import { AsyncEventsError } from '../errors.ts';
+import type { Database } from '../store/schema.ts';
+import type { LogRowWithEvent } from '../store/store.ts';
+import { LOG_ROW_COLUMNS, selectLogRows, toLogRow, type RawLogRow } from './log-rows.ts';
+import { parseQuery } from './query.ts';
+import { searchCondition, type SqlDialect } from './sql.ts';
+
+/*
+ * Searching the delivery log with Lucene syntax: the built-in engine (SQL on the store's own tables, no extra
+ * service) or Elasticsearch (elasticsearch.ts). Both parse with parseQuery, so they accept the same queries and
+ * answer them the same way; hits are always newest first (log_id descending).
+ */
+
+export interface SearchPage {
+  /** Hits per page (1…1000). */
+  readonly size: number;
+  /** Hits to skip; fine for the first pages (Elasticsearch stops at from + size = 10,000). */
+  readonly from?: number;
+  /** Keyset paging for deep pages: hits with a smaller log_id than this (the last of the previous page); not with from. */
+  readonly beforeLogId?: number;
+}
+
+export interface SearchResult {
+  /** Every hit of the query, whatever the page. */
+  readonly total: number;
+  readonly hits: LogRowWithEvent[];
+}
+
+export interface IndexReport {
+  readonly indexed: number;
+  /** Rows Elasticsearch refused for good (e.g. a mapping conflict); logged with their log_id and skipped. */
+  readonly rejected: number;
+  /** The last log_id now in the index. */
+  readonly cursor: number;
+}
+
+export interface SearchEngine {
+  readonly kind: 'builtin' | 'elasticsearch';
+  /** Throws AsyncEventsError QUERY_SYNTAX (with details.position) for a query it cannot read. */
+  search(query: string, page: SearchPage): Promise<SearchResult>;
+  /** Brings the index up to date with the log (Elasticsearch); the built-in engine has nothing to do. */
+  index?(): Promise<IndexReport>;
+  /** Rebuilds the index from the whole log. */
+  reindex?(): Promise<IndexReport>;
+  close(): Promise<void>;
+}
+
+export const MAX_PAGE_SIZE = 1000;
+
+export function checkPage(page: SearchPage): { size: number; from: number; beforeLogId: number | undefined } {
+  const size = Math.trunc(page.size);
+  const invalid = (message: string): AsyncEventsError => new AsyncEventsError('VALIDATION_FAILED', message, { page });
+  if (!(size >= 1 && size <= MAX_PAGE_SIZE)) throw invalid(`page size must be 1…${MAX_PAGE_SIZE}, not ${page.size}`);
+  const from = Math.trunc(page.from ?? 0);
+  if (!(from >= 0)) throw invalid(`page from must be 0 or more, not ${page.from}`);
+  if (page.beforeLogId !== undefined && !Number.isSafeInteger(page.beforeLogId)) throw invalid(`beforeLogId must be a whole number, not ${page.beforeLogId}`);
+  if (page.beforeLogId !== undefined && from > 0) throw invalid('page from and beforeLogId cannot be combined');
+  return { size, from, beforeLogId: page.beforeLogId };
+}
+
+export function createBuiltinSearch(options: { db: Kysely<Database>; dialect: SqlDialect }): SearchEngine {
+  const { db, dialect } = options;
+  return {
+    kind: 'builtin',
+    async search(query, page) {
+      const { size, from, beforeLogId } = checkPage(page);
+      const condition = searchCondition(parseQuery(query), dialect);
+      const counted = await selectLogRows(db)
+        .select(sql<number | string>`COUNT(*)`.as('total'))
+        .where(condition)
+        .executeTakeFirst();
+      let rows = selectLogRows(db).select(LOG_ROW_COLUMNS).where(condition);
+      if (beforeLogId !== undefined) rows = rows.where('l.log_id', '<', beforeLogId);
+      const found = await rows.orderBy('l.log_id', 'desc').limit(size).offset(from).execute();
+      return { total: Number(counted?.total ?? 0), hits: found.map((row) => toLogRow(row as RawLogRow)) };
+    },
+    async close() {
+      // The store owns the connection.
+    },
+  };
+}

@@ -1,0 +1,239 @@
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import type { SearchField } from './fields.ts';
+import type { Bound, PatternPart, SearchQuery } from './query.ts';
+
+/*
+ * The query tree as a SQL condition over `async_event_subscriber_log AS l LEFT JOIN async_event_subscriber AS s`,
+ * for MySQL/MariaDB and SQLite. Every value and JSON path is a bound parameter; the only text spliced into the SQL
+ * is our own fixed fragments, so no query can change what the SQL does.
+ *
+ * Matching rules (the README documents them):
+ * - `event_name`, `uuid`: exact and case-sensitive, like Elasticsearch keywords (MySQL compares in utf8mb4_bin,
+ *   since Magento's tables use a case-insensitive collation).
+ * - `data.<path>`: the JSON value at `$.<path>` of serialized_data as text (true/false for booleans), compared
+ *   whole and case-insensitively; ranges compare numbers when both ends are numbers, text otherwise.
+ * - field-less: event_name or uuid as above, or a case-insensitive substring of the serialized data, also in the
+ *   escaped forms JSON and PHP's json_encode write (`\/`, `\u00e9`).
+ * Case folding is ASCII-only on SQLite (its lower() and LIKE), full Unicode on MySQL.
+ */
+
+export type SqlDialect = 'mysql' | 'sqlite';
+
+type Condition = RawBuilder<SqlBool>;
+
+/** LIKE escape character; `!` needs no quoting in either dialect's string literals. */
+const ESCAPE = '!';
+
+export function searchCondition(query: SearchQuery, dialect: SqlDialect): Condition {
+  const columns = dialect === 'mysql' ? mysqlColumns : sqliteColumns;
+
+  const translate = (node: SearchQuery): Condition => {
+    switch (node.kind) {
+      case 'all':
+        return sql<SqlBool>`1 = 1`;
+      case 'and':
+      case 'or':
+        return sql<SqlBool>`(${sql.join(node.operands.map(translate), node.kind === 'and' ? sql` AND ` : sql` OR `)})`;
+      case 'not':
+        // A missing JSON value makes a comparison NULL; Lucene's NOT still matches that row.
+        return sql<SqlBool>`NOT COALESCE(${translate(node.operand)}, 0)`;
+      case 'equals':
+        return equals(node.field, node.value);
+      case 'like':
+        return like(node.field, node.pattern);
+      case 'range':
+        return range(node.field, node.lower, node.upper);
+      case 'exists':
+        return exists(node.field);
+      case 'text':
+        return text(node.pattern);
+    }
+  };
+
+  const equals = (field: SearchField, value: string | number | boolean): Condition => {
+    switch (field.kind) {
+      case 'log_id':
+        return sql<SqlBool>`l.log_id = ${value}`;
+      case 'success':
+        return sql<SqlBool>`l.success = ${value === true ? 1 : 0}`;
+      case 'created':
+        return sql<SqlBool>`${columns.created()} = ${value}`;
+      case 'uuid':
+      case 'event_name':
+        return sql<SqlBool>`${columns.keyword(field.kind)} = ${value}`;
+      case 'data':
+        return sql<SqlBool>`${columns.folded(columns.dataText(field.path))} = ${columns.folded(sql`${String(value)}`)}`;
+    }
+  };
+
+  const like = (field: SearchField, pattern: readonly PatternPart[]): Condition => {
+    switch (field.kind) {
+      case 'uuid':
+      case 'event_name':
+        return columns.caseSensitiveLike(columns.keyword(field.kind), pattern);
+      case 'created':
+        return sql<SqlBool>`${columns.createdText()} LIKE ${likePattern(pattern)} ESCAPE '!'`;
+      case 'data':
+        return sql<SqlBool>`${columns.folded(columns.dataText(field.path))} LIKE ${columns.folded(sql`${likePattern(pattern)}`)} ESCAPE '!'`;
+      case 'log_id':
+      case 'success':
+        throw new Error(`the parser never makes a wildcard on ${field.kind}`);
+    }
+  };
+
+  const range = (field: SearchField, lower: Bound | undefined, upper: Bound | undefined): Condition => {
+    const compare = (target: RawBuilder<unknown>): Condition => {
+      const parts: Condition[] = [];
+      if (lower) parts.push(lower.inclusive ? sql<SqlBool>`${target} >= ${lower.value}` : sql<SqlBool>`${target} > ${lower.value}`);
+      if (upper) parts.push(upper.inclusive ? sql<SqlBool>`${target} <= ${upper.value}` : sql<SqlBool>`${target} < ${upper.value}`);
+      return sql<SqlBool>`(${sql.join(parts, sql` AND `)})`;
+    };
+    switch (field.kind) {
+      case 'log_id':
+        return compare(sql`l.log_id`);
+      case 'created':
+        return compare(columns.created());
+      case 'uuid':
+      case 'event_name':
+        return compare(columns.keyword(field.kind));
+      case 'data':
+        if (typeof lower?.value === 'number' || typeof upper?.value === 'number') {
+          return sql<SqlBool>`(${columns.isNumber(field.path)} AND ${compare(columns.dataNumber(field.path))})`;
+        }
+        return compare(columns.dataText(field.path));
+      case 'success':
+        throw new Error('the parser never makes a range on success');
+    }
+  };
+
+  const exists = (field: SearchField): Condition => {
+    switch (field.kind) {
+      case 'log_id':
+      case 'success':
+      case 'created':
+        return sql<SqlBool>`1 = 1`;
+      case 'uuid':
+        return sql<SqlBool>`l.uuid IS NOT NULL`;
+      case 'event_name':
+        return sql<SqlBool>`s.event_name IS NOT NULL`;
+      case 'data':
+        return columns.hasValue(field.path);
+    }
+  };
+
+  const text = (pattern: readonly PatternPart[]): Condition => {
+    if (pattern.length === 0) return sql<SqlBool>`1 = 0`;
+    const wildcard = pattern.some((part) => part.kind !== 'text');
+    const literal = pattern.map((part) => (part.kind === 'text' ? part.text : '')).join('');
+    const keyword = (name: 'event_name' | 'uuid'): Condition =>
+      wildcard ? columns.caseSensitiveLike(columns.keyword(name), pattern) : sql<SqlBool>`${columns.keyword(name)} = ${literal}`;
+    const inData = jsonSpellings(pattern).map(
+      (spelling) => sql<SqlBool>`${columns.folded(columns.rawText())} LIKE ${columns.folded(sql`${`%${likePattern(spelling)}%`}`)} ESCAPE '!'`,
+    );
+    return sql<SqlBool>`(${sql.join([keyword('event_name'), keyword('uuid'), ...inData], sql` OR `)})`;
+  };
+
+  return translate(query);
+}
+
+interface DialectColumns {
+  keyword(name: 'event_name' | 'uuid'): RawBuilder<unknown>;
+  caseSensitiveLike(target: RawBuilder<unknown>, pattern: readonly PatternPart[]): Condition;
+  created(): RawBuilder<unknown>;
+  createdText(): RawBuilder<unknown>;
+  /** serialized_data as text, for substring search. */
+  rawText(): RawBuilder<unknown>;
+  /** The scalar at a data path as text; NULL when absent, null or the document is not JSON. */
+  dataText(path: readonly string[]): RawBuilder<unknown>;
+  dataNumber(path: readonly string[]): RawBuilder<unknown>;
+  isNumber(path: readonly string[]): Condition;
+  hasValue(path: readonly string[]): Condition;
+  folded(value: RawBuilder<unknown>): RawBuilder<unknown>;
+}
+
+/** `$."data"."increment_id"`; segments were checked against [A-Za-z0-9_-]+ and the path is bound anyway. */
+export function jsonPath(path: readonly string[]): string {
+  return `$${path.map((segment) => `."${segment}"`).join('')}`;
+}
+
+const sqliteDocument = sql`(CASE WHEN json_valid(CAST(l.serialized_data AS TEXT)) THEN CAST(l.serialized_data AS TEXT) END)`;
+
+const sqliteColumns: DialectColumns = {
+  keyword: (name) => (name === 'uuid' ? sql`l.uuid` : sql`s.event_name`),
+  // GLOB is SQLite's case-sensitive LIKE, with * and ? as wildcards.
+  caseSensitiveLike: (target, pattern) => sql<SqlBool>`${target} GLOB ${globPattern(pattern)}`,
+  // The store writes `yyyy-MM-dd HH:mm:ss` (UTC); datetime() also reads ISO text such as 2024-05-01T10:00:00.000Z.
+  created: () => sql`datetime(l.created)`,
+  createdText: () => sql`datetime(l.created)`,
+  rawText: () => sql`CAST(l.serialized_data AS TEXT)`,
+  dataText: (path) => {
+    const at = jsonPath(path);
+    return sql`(CASE json_type(${sqliteDocument}, ${at}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN NULL ELSE CAST(json_extract(${sqliteDocument}, ${at}) AS TEXT) END)`;
+  },
+  dataNumber: (path) => sql`json_extract(${sqliteDocument}, ${jsonPath(path)})`,
+  isNumber: (path) => sql<SqlBool>`COALESCE(json_type(${sqliteDocument}, ${jsonPath(path)}) IN ('integer', 'real'), 0)`,
+  hasValue: (path) => sql<SqlBool>`COALESCE(json_type(${sqliteDocument}, ${jsonPath(path)}), 'null') <> 'null'`,
+  folded: (value) => sql`lower(${value})`,
+};
+
+const mysqlDocument = sql`(CASE WHEN JSON_VALID(CONVERT(l.serialized_data USING utf8mb4)) THEN CONVERT(l.serialized_data USING utf8mb4) END)`;
+
+const mysqlColumns: DialectColumns = {
+  keyword: (name) => (name === 'uuid' ? sql`CONVERT(l.uuid USING utf8mb4) COLLATE utf8mb4_bin` : sql`CONVERT(s.event_name USING utf8mb4) COLLATE utf8mb4_bin`),
+  caseSensitiveLike: (target, pattern) => sql<SqlBool>`${target} LIKE ${likePattern(pattern)} ESCAPE '!'`,
+  created: () => sql`l.created`,
+  createdText: () => sql`DATE_FORMAT(l.created, '%Y-%m-%d %H:%i:%s')`,
+  rawText: () => sql`CONVERT(l.serialized_data USING utf8mb4)`,
+  dataText: (path) => sql`NULLIF(JSON_UNQUOTE(JSON_EXTRACT(${mysqlDocument}, ${jsonPath(path)})), 'null')`,
+  dataNumber: (path) => sql`JSON_EXTRACT(${mysqlDocument}, ${jsonPath(path)})`,
+  isNumber: (path) => sql<SqlBool>`COALESCE(JSON_TYPE(JSON_EXTRACT(${mysqlDocument}, ${jsonPath(path)})) IN ('INTEGER', 'UNSIGNED INTEGER', 'DOUBLE', 'DECIMAL'), 0)`,
+  hasValue: (path) => sql<SqlBool>`COALESCE(JSON_TYPE(JSON_EXTRACT(${mysqlDocument}, ${jsonPath(path)})), 'NULL') <> 'NULL'`,
+  // utf8mb4_bin after folding: case-insensitive through LOWER, but never accent-insensitive as *_ci would be.
+  folded: (value) => sql`LOWER(${value}) COLLATE utf8mb4_bin`,
+};
+
+export function likePattern(pattern: readonly PatternPart[]): string {
+  return pattern
+    .map((part) => {
+      if (part.kind === 'any') return '%';
+      if (part.kind === 'one') return '_';
+      return part.text.replace(/[!%_]/g, (c) => `${ESCAPE}${c}`);
+    })
+    .join('');
+}
+
+export function globPattern(pattern: readonly PatternPart[]): string {
+  return pattern
+    .map((part) => {
+      if (part.kind === 'any') return '*';
+      if (part.kind === 'one') return '?';
+      return part.text.replace(/[*?[]/g, (c) => `[${c}]`);
+    })
+    .join('');
+}
+
+/**
+ * The ways a text can be spelled inside serialized JSON: as typed, as JSON.stringify escapes it, and as PHP's
+ * json_encode does by default (`/` as `\/`, non-ASCII as lower-case `\uXXXX`), since payloads keep PHP's bytes.
+ */
+export function jsonSpellings(pattern: readonly PatternPart[]): PatternPart[][] {
+  const spell = (escape: (text: string) => string): PatternPart[] => pattern.map((part) => (part.kind === 'text' ? { kind: 'text', text: escape(part.text) } : part));
+  const variants = [spell((t) => t), spell(jsonEscape), spell(phpJsonEscape)];
+  const seen = new Set<string>();
+  return variants.filter((variant) => {
+    const key = JSON.stringify(variant);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function jsonEscape(text: string): string {
+  return JSON.stringify(text).slice(1, -1);
+}
+
+function phpJsonEscape(text: string): string {
+  return jsonEscape(text)
+    .replace(/\//g, '\\/')
+    .replace(/[^ -~]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

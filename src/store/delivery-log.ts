@@ -1,0 +1,240 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Logger } from '../logger.ts';
+import type { Chain, ChainStatus } from '../types.ts';
+import { fromDbDateTime, nowDbDateTime, requiredDbDateTime, toDbDateTime } from './datetime.ts';
+import type { AsyncEventChainTable, Database } from './schema.ts';
+import type { AttemptRecord, DeliveryLog, LogQuery, LogRowWithEvent } from './store.ts';
+
+const DEFAULT_ROWS_LIMIT = 100;
+const DEFAULT_CHAINS_LIMIT = 100;
+const DEFAULT_DELETE_BATCH = 1000;
+const TERMINAL_STATUSES: readonly ChainStatus[] = ['delivered', 'dead', 'failed'];
+
+function toChain(row: Selectable<AsyncEventChainTable>): Chain {
+  return {
+    uuid: row.uuid,
+    subscriptionId: Number(row.subscription_id),
+    eventName: row.event_name,
+    storeId: String(row.store_id),
+    status: row.status as ChainStatus,
+    attempts: Number(row.attempts),
+    deathCount: Number(row.death_count),
+    nextAttemptAt: fromDbDateTime(row.next_attempt_at),
+    created: requiredDbDateTime(row.created, 'async_event_chain.created'),
+    updated: requiredDbDateTime(row.updated, 'async_event_chain.updated'),
+  };
+}
+
+interface JoinedLogRow {
+  log_id: number;
+  uuid: string | null;
+  subscription_id: number;
+  success: number;
+  response_data: string;
+  created: Date | string;
+  serialized_data: string | Buffer | null;
+  event_name: string | null;
+  recipient_url: string | null;
+}
+
+function toLogRow(row: JoinedLogRow): LogRowWithEvent {
+  const data = row.serialized_data;
+  return {
+    logId: Number(row.log_id),
+    uuid: row.uuid ?? '',
+    subscriptionId: Number(row.subscription_id),
+    success: Number(row.success) === 1,
+    responseData: row.response_data,
+    created: requiredDbDateTime(row.created, 'async_event_subscriber_log.created'),
+    // MySQL's BLOB arrives as bytes; PHP wrote JSON text into it.
+    serializedData: data === null ? null : Buffer.isBuffer(data) ? data.toString('utf8') : String(data),
+    eventName: row.event_name ?? '',
+    recipientUrl: row.recipient_url ?? '',
+  };
+}
+
+export function createDeliveryLog(db: Kysely<Database>, dialect: 'mysql' | 'sqlite', logger: Logger): DeliveryLog {
+  function joinedRows() {
+    return db
+      .selectFrom('async_event_subscriber_log')
+      .leftJoin('async_event_subscriber', 'async_event_subscriber.subscription_id', 'async_event_subscriber_log.subscription_id')
+      .select([
+        'async_event_subscriber_log.log_id',
+        'async_event_subscriber_log.uuid',
+        'async_event_subscriber_log.subscription_id',
+        'async_event_subscriber_log.success',
+        'async_event_subscriber_log.response_data',
+        'async_event_subscriber_log.created',
+        'async_event_subscriber_log.serialized_data',
+        'async_event_subscriber.event_name',
+        'async_event_subscriber.recipient_url',
+      ]);
+  }
+
+  async function deleteInBatches(
+    selectIds: () => Promise<(string | number)[]>,
+    remove: (ids: (string | number)[]) => Promise<number>,
+    batchSize: number,
+  ): Promise<number> {
+    let total = 0;
+    for (;;) {
+      // One short statement per batch: MySQL never holds a long lock, SQLite other processes get turns.
+      const ids = await selectIds();
+      if (ids.length === 0) return total;
+      total += await remove(ids);
+      if (ids.length < batchSize) return total;
+    }
+  }
+
+  return {
+    async recordAttempt(record: AttemptRecord) {
+      const now = nowDbDateTime();
+      const next = record.nextAttemptAt ? toDbDateTime(record.nextAttemptAt) : null;
+      const logId = await db.transaction().execute(async (trx) => {
+        const inserted = await trx
+          .insertInto('async_event_subscriber_log')
+          .values({
+            uuid: record.uuid,
+            subscription_id: record.subscriptionId,
+            success: record.success ? 1 : 0,
+            response_data: record.responseData,
+            created: now,
+            serialized_data: record.serializedData,
+          })
+          .executeTakeFirstOrThrow();
+        const chainValues = {
+          uuid: record.uuid,
+          subscription_id: record.subscriptionId,
+          event_name: record.eventName,
+          store_id: record.storeId,
+          status: record.chainStatus,
+          attempts: 1,
+          death_count: record.deathCount,
+          next_attempt_at: next,
+          created: now,
+          updated: now,
+        };
+        const chainUpdate = {
+          status: record.chainStatus,
+          attempts: sql<number>`${sql.ref('attempts')} + 1`,
+          death_count: record.deathCount,
+          next_attempt_at: next,
+          updated: now,
+        };
+        const insertChain = trx.insertInto('async_event_chain').values(chainValues);
+        await (dialect === 'mysql'
+          ? insertChain.onDuplicateKeyUpdate(chainUpdate)
+          : insertChain.onConflict((oc) => oc.column('uuid').doUpdateSet(chainUpdate))
+        ).execute();
+        if (record.disableSubscription) {
+          await trx
+            .updateTable('async_event_subscriber')
+            .set({ status: 0, modified: now })
+            .where('subscription_id', '=', record.subscriptionId)
+            .execute();
+        }
+        return Number(inserted.insertId);
+      });
+      if (record.disableSubscription) {
+        logger.warn({ subscriptionId: record.subscriptionId, uuid: record.uuid }, 'subscription disabled: the recipient said it is gone');
+      }
+      return logId;
+    },
+
+    async openChain(chain) {
+      const now = nowDbDateTime();
+      const reset = {
+        subscription_id: chain.subscriptionId,
+        event_name: chain.eventName,
+        store_id: chain.storeId,
+        status: 'pending',
+        attempts: 0,
+        death_count: 0,
+        next_attempt_at: null,
+        updated: now,
+      };
+      const insert = db.insertInto('async_event_chain').values({ uuid: chain.uuid, ...reset, created: now });
+      await (dialect === 'mysql'
+        ? insert.onDuplicateKeyUpdate(reset)
+        : insert.onConflict((oc) => oc.column('uuid').doUpdateSet(reset))
+      ).execute();
+    },
+
+    async chain(uuid) {
+      const row = await db.selectFrom('async_event_chain').selectAll().where('uuid', '=', uuid).executeTakeFirst();
+      return row ? toChain(row) : undefined;
+    },
+
+    async chains(query) {
+      let select = db.selectFrom('async_event_chain').selectAll();
+      if (query.status) select = select.where('status', '=', query.status);
+      if (query.afterUuid !== undefined) select = select.where('uuid', '>', query.afterUuid);
+      const rows = await select.orderBy('uuid', 'asc').limit(query.limit ?? DEFAULT_CHAINS_LIMIT).execute();
+      return rows.map(toChain);
+    },
+
+    async attempts(uuid) {
+      const rows = await joinedRows().where('async_event_subscriber_log.uuid', '=', uuid).orderBy('async_event_subscriber_log.log_id', 'asc').execute();
+      return rows.map(toLogRow);
+    },
+
+    async rows(query: LogQuery) {
+      const order = query.order ?? 'asc';
+      let select = joinedRows();
+      if (query.uuid !== undefined) select = select.where('async_event_subscriber_log.uuid', '=', query.uuid);
+      if (query.subscriptionId !== undefined) select = select.where('async_event_subscriber_log.subscription_id', '=', query.subscriptionId);
+      if (query.success !== undefined) select = select.where('async_event_subscriber_log.success', '=', query.success ? 1 : 0);
+      // "After" follows the reading order: higher ids when ascending, lower ids when descending.
+      if (query.afterLogId !== undefined) {
+        select = select.where('async_event_subscriber_log.log_id', order === 'asc' ? '>' : '<', query.afterLogId);
+      }
+      const rows = await select.orderBy('async_event_subscriber_log.log_id', order).limit(query.limit ?? DEFAULT_ROWS_LIMIT).execute();
+      return rows.map(toLogRow);
+    },
+
+    async count(query = {}) {
+      let select = db.selectFrom('async_event_subscriber_log').select((eb) => eb.fn.countAll<number | string>().as('n'));
+      if (query.subscriptionId !== undefined) select = select.where('subscription_id', '=', query.subscriptionId);
+      if (query.success !== undefined) select = select.where('success', '=', query.success ? 1 : 0);
+      const row = await select.executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
+    /** Also forgets finished chains last touched before the cut-off; only log rows are counted. */
+    async deleteOlderThan(cutoff, batchSize = DEFAULT_DELETE_BATCH) {
+      const before = toDbDateTime(cutoff);
+      const size = Math.max(1, Math.floor(batchSize));
+      const deleted = await deleteInBatches(
+        async () =>
+          (
+            await db
+              .selectFrom('async_event_subscriber_log')
+              .select('log_id')
+              .where('created', '<', before)
+              .orderBy('log_id', 'asc')
+              .limit(size)
+              .execute()
+          ).map((row) => Number(row.log_id)),
+        async (ids) => Number((await db.deleteFrom('async_event_subscriber_log').where('log_id', 'in', ids as number[]).executeTakeFirst()).numDeletedRows),
+        size,
+      );
+      await deleteInBatches(
+        async () =>
+          (
+            await db
+              .selectFrom('async_event_chain')
+              .select('uuid')
+              .where('updated', '<', before)
+              .where('status', 'in', [...TERMINAL_STATUSES])
+              .orderBy('uuid', 'asc')
+              .limit(size)
+              .execute()
+          ).map((row) => row.uuid),
+        async (ids) => Number((await db.deleteFrom('async_event_chain').where('uuid', 'in', ids as string[]).executeTakeFirst()).numDeletedRows),
+        size,
+      );
+      if (deleted > 0) logger.info({ deleted, cutoff: before }, 'old delivery log rows deleted');
+      return deleted;
+    },
+  };
+}

@@ -1,0 +1,230 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { encodeTriggerMessage, parseRetryMessage } from '../../src/queue/publish.ts';
+import type { QueueDelivery, QueueTransport } from '../../src/queue/transport.ts';
+import type { RetryMessage } from '../../src/types.ts';
+import { describeWith } from '../support/services.ts';
+import { QUEUE_CASES, waitUntil, type Harness } from './harness.ts';
+
+/*
+ * One suite, three transports: RabbitMQ, and Magento's database queue on MariaDB and on SQLite. Every promise of
+ * QueueTransport is checked against each, with the raw storage underneath inspected where the format matters.
+ */
+
+const retry = (n: number, deathCount: number): RetryMessage => ({
+  subscription_id: n,
+  death_count: deathCount,
+  content: JSON.stringify({ specversion: '1.0', id: `uuid-${n}`, source: '1', type: 'sales.order.created', data: { n } }),
+  uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+});
+
+describe.each(QUEUE_CASES)('queue conformance: $name', (queueCase) => {
+  describeWith(queueCase.services, queueCase.name, () => {
+    let harness: Harness;
+    let transport: QueueTransport;
+
+    beforeAll(async () => {
+      harness = await queueCase.open();
+      transport = await harness.transport();
+    });
+    afterAll(async () => {
+      await harness?.dispose();
+    });
+    beforeEach(async () => {
+      await harness.reset();
+    });
+
+    it('stores a trigger exactly as Magento publishes it and delivers the same bytes', async () => {
+      const body = encodeTriggerMessage('sales.order.created', { id: 'a/é' }, 1);
+      await transport.publishTrigger(body);
+      expect(await harness.takeRawTrigger()).toBe(body);
+
+      await transport.publishTrigger(body);
+      const seen: QueueDelivery[] = [];
+      const consumer = await transport.consume('event.trigger', async (delivery) => void seen.push(delivery), { prefetch: 1 });
+      await waitUntil(() => seen.length === 1, 'the delivery');
+      await consumer.stop();
+      expect(seen[0]).toMatchObject({ queue: 'event.trigger', body, redelivered: false });
+      expect(seen[0]?.messageId).toMatch(/^\S+$/);
+      expect(await transport.depth('event.trigger')).toBe(0);
+    });
+
+    it('consumes a trigger that Magento itself published', async () => {
+      const body = '["customer.created","{\\"customerId\\":\\"7\\"}","1"]';
+      await harness.publishAsMagento(body);
+      const bodies: string[] = [];
+      const consumer = await transport.consume('event.trigger', async (delivery) => void bodies.push(delivery.body), { prefetch: 5 });
+      await waitUntil(() => bodies.length === 1, 'the delivery');
+      await consumer.stop();
+      expect(bodies).toEqual([body]);
+    });
+
+    it('delivers in publish order to one consumer with prefetch 1', async () => {
+      const bodies = Array.from({ length: 40 }, (_, i) => encodeTriggerMessage('e', { i }));
+      await Promise.all(bodies.map((body) => transport.publishTrigger(body)));
+      // Concurrent publishes may be stored in any order; what is promised is that the consumer sees storage order.
+      const stored: string[] = [];
+      const order: string[] = [];
+      const consumer = await transport.consume(
+        'event.trigger',
+        async (delivery) => {
+          order.push(delivery.body);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        },
+        { prefetch: 1 },
+      );
+      await waitUntil(() => order.length === bodies.length, 'all deliveries');
+      await consumer.stop();
+      expect([...order].sort()).toEqual([...bodies].sort());
+
+      // Published one after the other, storage order is publish order.
+      for (const body of bodies) await transport.publishTrigger(body);
+      const second = await transport.consume('event.trigger', async (delivery) => void stored.push(delivery.body), { prefetch: 1 });
+      await waitUntil(() => stored.length === bodies.length, 'all deliveries');
+      await second.stop();
+      expect(stored).toEqual(bodies);
+    });
+
+    it('lets two competing consumers handle 500 messages, each exactly once', async () => {
+      const bodies = Array.from({ length: 500 }, (_, i) => encodeTriggerMessage('e', { i }));
+      await Promise.all(bodies.map((body) => transport.publishTrigger(body)));
+      const other = await harness.transport();
+      const handled = new Map<string, number>();
+      const perConsumer = [0, 0];
+      const handlerOf = (index: number) => async (delivery: QueueDelivery) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        handled.set(delivery.body, (handled.get(delivery.body) ?? 0) + 1);
+        perConsumer[index] = (perConsumer[index] ?? 0) + 1;
+      };
+      const consumers = [await transport.consume('event.trigger', handlerOf(0), { prefetch: 10 }), await other.consume('event.trigger', handlerOf(1), { prefetch: 10 })];
+      await waitUntil(() => handled.size === bodies.length, '500 handled messages', 20_000);
+      await Promise.all(consumers.map((c) => c.stop()));
+      await other.close();
+      expect([...handled.values()].every((count) => count === 1)).toBe(true);
+      expect(perConsumer[0]! + perConsumer[1]!).toBe(500);
+      expect(perConsumer[0]).toBeGreaterThan(0);
+      expect(perConsumer[1]).toBeGreaterThan(0);
+      expect(await transport.depth('event.trigger')).toBe(0);
+    });
+
+    it('hands a rejected message back and delivers it again', async () => {
+      const body = encodeTriggerMessage('e', { id: 1 });
+      await transport.publishTrigger(body);
+      const deliveries: QueueDelivery[] = [];
+      const consumer = await transport.consume(
+        'event.trigger',
+        async (delivery) => {
+          deliveries.push(delivery);
+          if (deliveries.length === 1) throw new Error('callback failed');
+        },
+        { prefetch: 1 },
+      );
+      await waitUntil(() => deliveries.length === 2, 'the redelivery');
+      await consumer.stop();
+      expect(deliveries.map((d) => [d.body, d.redelivered])).toEqual([
+        [body, false],
+        [body, true],
+      ]);
+      expect(deliveries[1]?.messageId).toBe(deliveries[0]?.messageId);
+      expect(await transport.depth('event.trigger')).toBe(0);
+    });
+
+    it('makes retries due after their delay (1 s and 4 s, measured)', async () => {
+      const arrivals = new Map<number, number>();
+      const messages = new Map<number, RetryMessage>();
+      const consumer = await transport.consume(
+        'event.failover.retry',
+        async (delivery) => {
+          const message = parseRetryMessage(delivery.body);
+          arrivals.set(message.subscription_id, Date.now());
+          messages.set(message.subscription_id, message);
+        },
+        { prefetch: 5 },
+      );
+      const start = Date.now();
+      await Promise.all([transport.scheduleRetry(retry(1, 1), 1), transport.scheduleRetry(retry(2, 2), 4)]);
+      await waitUntil(() => arrivals.size === 2, 'both retries', 9000);
+      await consumer.stop();
+      const after = (n: number) => ((arrivals.get(n) ?? 0) - start) / 1000;
+      const { early, late } = await harness.retryTolerance();
+      expect(after(1)).toBeGreaterThanOrEqual(1 - early);
+      expect(after(1)).toBeLessThanOrEqual(1 + late);
+      expect(after(2)).toBeGreaterThanOrEqual(4 - early);
+      expect(after(2)).toBeLessThanOrEqual(4 + late);
+      expect(messages.get(1)).toEqual(retry(1, 1));
+      expect(messages.get(2)).toEqual(retry(2, 2));
+    });
+
+    it('hands a rejected retry back and delivers it again', async () => {
+      await transport.scheduleRetry(retry(3, 2), 1);
+      const bodies: string[] = [];
+      const consumer = await transport.consume(
+        'event.failover.retry',
+        async (delivery) => {
+          bodies.push(delivery.body);
+          if (bodies.length === 1) throw new Error('sink down');
+        },
+        { prefetch: 1 },
+      );
+      await waitUntil(() => bodies.length === 2, 'the redelivered retry', 6000);
+      await consumer.stop();
+      expect(parseRetryMessage(bodies[1] ?? '')).toEqual(retry(3, 2));
+      expect(await transport.depth('event.failover.retry')).toBe(0);
+    });
+
+    it('keeps dead letters in event.failover.deadletter', async () => {
+      await transport.deadLetter(retry(4, 5));
+      const bodies = await harness.deadLetters();
+      expect(bodies.map((body) => parseRetryMessage(body))).toEqual([retry(4, 5)]);
+      expect(bodies[0]).toBe(
+        `{"subscription_id":4,"death_count":5,"content":${JSON.stringify(retry(4, 5).content).replaceAll('/', '\\/')},"uuid":"${retry(4, 5).uuid}"}`,
+      );
+    });
+
+    it('counts waiting messages, not those being handled', async () => {
+      for (let i = 0; i < 3; i++) await transport.publishTrigger(encodeTriggerMessage('e', { i }));
+      expect(await transport.depth('event.trigger')).toBe(3);
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let started = 0;
+      const consumer = await transport.consume(
+        'event.trigger',
+        async () => {
+          started++;
+          await held;
+        },
+        { prefetch: 1 },
+      );
+      await waitUntil(() => started === 1, 'the first handler');
+      await waitUntil(async () => (await transport.depth('event.trigger')) === 2, 'depth 2 while one is in flight', 3000);
+      release();
+      await waitUntil(async () => (await transport.depth('event.trigger')) === 0, 'depth 0', 5000);
+      await consumer.stop();
+      expect(started).toBe(3);
+    });
+
+    it('stop() waits for in-flight handlers and leaves their messages acknowledged', async () => {
+      for (let i = 0; i < 3; i++) await transport.publishTrigger(encodeTriggerMessage('e', { i }));
+      let finished = 0;
+      let started = 0;
+      const consumer = await transport.consume(
+        'event.trigger',
+        async () => {
+          started++;
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          finished++;
+        },
+        { prefetch: 3 },
+      );
+      await waitUntil(() => started === 3, 'three handlers in flight');
+      await consumer.stop();
+      expect(finished).toBe(3);
+      // Nothing comes back to a later consumer: all three were acknowledged.
+      const again: string[] = [];
+      const later = await transport.consume('event.trigger', async (d) => void again.push(d.body), { prefetch: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await later.stop();
+      expect(again).toEqual([]);
+      expect(await transport.depth('event.trigger')).toBe(0);
+    });
+  });
+});
