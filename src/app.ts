@@ -25,7 +25,9 @@ import { encodeTriggerMessage } from './queue/publish.ts';
 import type { QueueConsumer, QueueTransport } from './queue/transport.ts';
 import { createElasticsearchSearch } from './search/elasticsearch.ts';
 import { createBuiltinSearch, type SearchEngine } from './search/engine.ts';
+import { createEventBridgeSink } from './sinks/eventbridge.ts';
 import { createHttpSink } from './sinks/http.ts';
+import { createSqsSink } from './sinks/sqs.ts';
 import { createSinkRegistry, type SinkRegistry } from './sinks/registry.ts';
 import { ensureEmbeddedCryptKey } from './store/crypt-key.ts';
 import { createEncryptor, type Encryptor } from './store/encryptor.ts';
@@ -126,6 +128,9 @@ export async function createApp(options: AppOptions): Promise<App> {
         connectTimeoutMs: settings.http.connectTimeoutMs,
         totalTimeoutMs: settings.http.totalTimeoutMs,
       }),
+      // AWS sinks read credentials live from `async_events_aws/*` (secrets decrypted like Magento's Encrypted backend).
+      createEventBridgeSink({ logger, config: adminConfig, decrypt: (value) => encryptor.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
+      createSqsSink({ logger, config: adminConfig, decrypt: (value) => encryptor.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
       ...(options.extraSinks ?? []),
     ]);
     closers.push(() => sinks.close());

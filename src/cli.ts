@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { createApp, type App, type AppOptions } from './app.ts';
 import { searchHitCsvRow } from './api/csv.ts';
 import { createHttpServer, type HttpServer } from './api/http-server.ts';
+import { mountGraphqlAndConsole } from './api/mount-extras.ts';
 import { runGenerate } from './bridge/generate-command.ts';
 import { serviceKey } from './bridge/routes.ts';
 import { loadSettings, SETTING_VARIABLES, type Settings } from './config/settings.ts';
@@ -97,9 +98,10 @@ async function ensureApiToken(settings: Settings, logger: Logger): Promise<Setti
 export async function startServer(settings: Settings, logger: Logger, consumers: readonly ConsumerName[], options: Partial<AppOptions> = {}): Promise<{ app: App; http: HttpServer | undefined; stop: () => Promise<void> }> {
   const app = await createApp({ settings, logger, ...tuningFromEnv(), ...options });
   let http: HttpServer | undefined;
+  let endLiveFeeds = () => {};
   try {
     http = createHttpServer({ deps: app.deps, port: settings.port, metrics: app.metrics });
-    await mountExtras(app, http);
+    endLiveFeeds = mountGraphqlAndConsole(app.deps, http);
     await http.listen();
     await app.startConsumers(consumers);
   } catch (error) {
@@ -110,16 +112,11 @@ export async function startServer(settings: Settings, logger: Logger, consumers:
   logger.info({ url: http.url, queue: app.transport.kind, database: app.store.dialect, events: app.events().size }, 'async-events started');
   const stop = async () => {
     // Stop taking requests and messages first, let in-flight deliveries finish, then close connections.
+    endLiveFeeds();
     await http?.close();
     await app.close();
   };
   return { app, http, stop };
-}
-
-/** GraphQL and the console, when those parts are present in this build. */
-async function mountExtras(app: App, http: HttpServer): Promise<void> {
-  const { mountGraphqlAndConsole } = await import('./api/mount-extras.ts');
-  mountGraphqlAndConsole(app.deps, http);
 }
 
 function fail(error: unknown): never {

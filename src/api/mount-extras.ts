@@ -3,9 +3,13 @@ import type { ApiDependencies } from './dependencies.ts';
 import { createGraphqlHandler } from './graphql/index.ts';
 import type { HttpServer } from './http-server.ts';
 
-/** Mounts GraphQL at /graphql and the web console at / on the one HTTP port. */
-export function mountGraphqlAndConsole(deps: ApiDependencies, http: HttpServer): void {
-  http.mount('/graphql', createGraphqlHandler(deps));
+/**
+ * Mounts GraphQL at /graphql and the web console at / on the one HTTP port. Returns what must run before the
+ * server closes: open live feeds (SSE) are ended, or closing would wait for them.
+ */
+export function mountGraphqlAndConsole(deps: ApiDependencies, http: HttpServer): () => void {
+  const graphql = createGraphqlHandler(deps);
+  http.mount('/graphql', graphql);
   const console = createConsoleHandler();
   http.mount('/', (req, res) => {
     if (console(req, res)) return;
@@ -13,4 +17,5 @@ export function mountGraphqlAndConsole(deps: ApiDependencies, http: HttpServer):
     res.writeHead(404, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   });
+  return () => graphql.close();
 }

@@ -125,8 +125,8 @@ export function mysqlCreateTable(table: ManagedTable, t: TableNames): string {
   \`subscription_id\` int(10) unsigned NOT NULL,
   \`death_count\` int(10) unsigned NOT NULL,
   \`content\` longtext NOT NULL,
-  \`due_at\` datetime NOT NULL,
-  \`locked_until\` datetime DEFAULT NULL,
+  \`due_at\` datetime(3) NOT NULL,
+  \`locked_until\` datetime(3) DEFAULT NULL,
   \`created\` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
   PRIMARY KEY (\`retry_id\`),
   KEY ${q(indexName(name, ['due_at']))} (\`due_at\`)

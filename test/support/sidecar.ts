@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startMagentoStandin, type MagentoStandin } from '../../examples/magento-standin/server.ts';
@@ -99,7 +99,7 @@ export type Reply = { status: number; body?: string; headers?: Record<string, st
 /** A webhook receiver on loopback whose answers the test scripts. */
 export async function startReceiver(reply: (request: ReceivedRequest, index: number) => Reply = () => ({ status: 200, body: '{"ok":true}' })) {
   const requests: ReceivedRequest[] = [];
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   let script = reply;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];

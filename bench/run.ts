@@ -1,0 +1,249 @@
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
+import { Pool } from 'undici';
+import { createApp } from '../src/app.ts';
+import { loadSettings } from '../src/config/settings.ts';
+import { silentLogger } from '../src/logger.ts';
+import { createDatabase, createVhost, deleteVhost, dropDatabase, MARIADB, missingReason } from '../test/support/services.ts';
+import { runSearchBench } from './search.ts';
+
+/*
+ * `npm run bench`: the sidecar end to end (RabbitMQ → trigger consumer → Magento REST stand-in → HTTP receiver →
+ * MariaDB log rows) beside a raw baseline measured in the same run on the same machine: amqplib consume +
+ * undici POST + ack, nothing else. Every figure is printed with the ratio to its baseline; nothing here asserts
+ * a time. The receiver and the Magento stand-in run in their own processes, and so does the sidecar.
+ */
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const N = Number(process.env.BENCH_EVENTS ?? 20_000);
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
+
+type Arrival = [id: number, at: number];
+
+interface Receiver {
+  readonly url: string;
+  readonly arrivals: Map<number, number>;
+  waitFor(count: number, timeoutMs: number): Promise<void>;
+  close(): void;
+}
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+async function startReceiver(delayMs: number): Promise<Receiver> {
+  const child = fork(path.join(ROOT, 'bench/receiver.ts'), [], { execArgv: ['--import', 'tsx'], env: { ...process.env, DELAY_MS: String(delayMs) } });
+  const arrivals = new Map<number, number>();
+  const waiters: { count: number; resolve: () => void }[] = [];
+  const port = await new Promise<number>((resolve) => {
+    child.on('message', (m: { port?: number; arrivals?: Arrival[] }) => {
+      if (m.port) resolve(m.port);
+      for (const [id, at] of m.arrivals ?? []) if (!arrivals.has(id)) arrivals.set(id, at);
+      for (const w of [...waiters]) {
+        if (arrivals.size < w.count) continue;
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    arrivals,
+    waitFor: (count, timeoutMs) =>
+      arrivals.size >= count
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`receiver saw ${arrivals.size} of ${count} after ${timeoutMs} ms`)), timeoutMs);
+            waiters.push({ count, resolve: () => (clearTimeout(timer), resolve()) });
+          }),
+    close: () => child.kill(),
+  };
+}
+
+async function startStandin(): Promise<{ url: string; child: ChildProcess }> {
+  const child = fork(path.join(ROOT, 'bench/standin.ts'), [], { execArgv: ['--import', 'tsx'], env: { ...process.env, MAGENTO_TOKEN: 'bench' } });
+  const url = await new Promise<string>((resolve) => child.on('message', (m: { url: string }) => resolve(m.url)));
+  return { url, child };
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+function rate(count: number, ms: number): number {
+  return (count / ms) * 1000;
+}
+
+/** Peak resident memory (VmHWM) of a process, in MB. */
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+/** The raw baseline: amqplib consume + undici POST + ack, nothing else. */
+async function rawBaseline(amqpUrl: string, receiver: Receiver, count: number, idOffset: number): Promise<number> {
+  const connection = await amqp.connect(amqpUrl);
+  const channel = await connection.createConfirmChannel();
+  const queue = 'bench.raw';
+  await channel.assertQueue(queue, { durable: true });
+  const body = readFileSync(path.join(ROOT, 'examples/magento-standin/responses/order.json'), 'utf8');
+  for (let i = 0; i < count; i++) {
+    const payload = body.replaceAll('{{id}}', String(idOffset + i)).replaceAll('{{increment}}', String(i).padStart(9, '0'));
+    if (!channel.sendToQueue(queue, Buffer.from(`{"data":${payload}}`), { deliveryMode: 2 })) await new Promise((r) => channel.once('drain', r));
+  }
+  await channel.waitForConfirms();
+  const pool = new Pool(new URL(receiver.url).origin, { connections: 128 });
+  const consumer = await connection.createChannel();
+  await consumer.prefetch(512);
+  const start = now();
+  await consumer.consume(queue, (message) => {
+    if (!message) return;
+    pool
+      .request({ method: 'POST', path: '/hook', body: message.content, headers: { 'content-type': 'application/json' } })
+      .then(async (response) => {
+        await response.body.dump();
+        consumer.ack(message);
+      }, () => consumer.nack(message));
+  });
+  await receiver.waitFor(count, 120_000);
+  const elapsed = now() - start;
+  await consumer.close();
+  await channel.close();
+  await connection.close();
+  await pool.close();
+  return rate(count, elapsed);
+}
+
+async function main(): Promise<void> {
+  for (const service of ['mariadb', 'rabbitmq'] as const) {
+    const missing = missingReason(service);
+    if (missing) throw new Error(`the bench needs ${service}: ${missing}`);
+  }
+  const database = await createDatabase('ae_bench');
+  const vhost = createVhost('ae_bench');
+  const standin = await startStandin();
+  const children: ChildProcess[] = [standin.child];
+  const env: Record<string, string> = {
+    ASYNC_EVENTS_MAGENTO_ROOT: path.join(ROOT, 'examples/magento'),
+    ASYNC_EVENTS_MAGENTO_URL: standin.url,
+    ASYNC_EVENTS_MAGENTO_TOKEN: 'bench',
+    ASYNC_EVENTS_API_TOKEN: 'bench',
+    ASYNC_EVENTS_ALLOWED_TARGETS: '127.0.0.1/32',
+    ASYNC_EVENTS_DB: `mysql://${MARIADB.user}@${MARIADB.host}:${MARIADB.port}/${database}`,
+    ASYNC_EVENTS_AMQP: vhost.url,
+    ASYNC_EVENTS_DATA_DIR: path.join(ROOT, 'var/bench'),
+    ASYNC_EVENTS_LOG_LEVEL: 'warn',
+    ASYNC_EVENTS_LOG_FORMAT: 'json',
+  };
+  const app = await createApp({ settings: await loadSettings({ env, cwd: ROOT }), logger: silentLogger() });
+  const sidecar = () => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/async-events.js'), 'consumer:start', 'event.trigger.consumer'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+    children.push(child);
+    return child;
+  };
+  const publishBacklog = async (count: number, idOffset: number) => {
+    for (let i = 0; i < count; i += 1000) {
+      await Promise.all(Array.from({ length: Math.min(1000, count - i) }, (_, j) => app.publish('sales.order.created', { id: idOffset + i + j }, 0)));
+    }
+  };
+  const lines: string[] = [];
+  const report = (line: string) => {
+    lines.push(line);
+    console.log(line);
+  };
+
+  try {
+    // 1. Throughput: the same backlog drained by the raw baseline and by the sidecar.
+    const fast = await startReceiver(0);
+    const rawRate = await rawBaseline(vhost.url, fast, N, 1_000_000);
+    const subscription = await app.store.subscriptions.create({ eventName: 'sales.order.created', recipientUrl: fast.url, verificationToken: 'bench', metadata: 'http' });
+    await publishBacklog(N, 1);
+    const seenBefore = fast.arrivals.size;
+    const started = now();
+    const child = sidecar();
+    await fast.waitFor(seenBefore + N, 300_000);
+    const firstArrival = Math.min(...[...fast.arrivals].filter(([id]) => id < 1_000_000).map(([, at]) => at));
+    const sidecarRate = rate(N, now() - firstArrival);
+    report(`throughput (${N} events, backlog drained): raw baseline ${rawRate.toFixed(0)} ev/s, sidecar ${sidecarRate.toFixed(0)} ev/s, ratio ${((sidecarRate / rawRate) * 100).toFixed(1)} % (target ≥ 50 %); sidecar start-up ${((firstArrival - started) / 1000).toFixed(1)} s not counted`);
+
+    // 2. Latency at a steady 500 events/s, publish → arrival at the receiver.
+    const latencyEvents = 5000;
+    const publishedAt = new Map<number, number>();
+    const base = 2_000_000;
+    for (let i = 0; i < latencyEvents; i++) {
+      const id = base + i;
+      publishedAt.set(id, now());
+      void app.publish('sales.order.created', { id }, 0);
+      if (i % 5 === 4) await new Promise((r) => setTimeout(r, 10)); // 5 events per 10 ms = 500/s
+    }
+    await fast.waitFor(seenBefore + N + latencyEvents, 60_000);
+    const latencies = [...publishedAt].map(([id, at]) => (fast.arrivals.get(id) ?? NaN) - at).filter(Number.isFinite);
+    report(`latency at 500 ev/s (${latencies.length} events): p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms (target p99 ≤ 25 ms)`);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    fast.close();
+
+    // 3. A slow (50 ms) receiver: concurrent delivery against one-at-a-time delivery.
+    const slow = await startReceiver(50);
+    await app.store.subscriptions.update(subscription.id, { recipientUrl: slow.url });
+    const pool = new Pool(new URL(slow.url).origin, { connections: 1 });
+    const sequentialCount = 40;
+    const seqStart = now();
+    for (let i = 0; i < sequentialCount; i++) {
+      const response = await pool.request({ method: 'POST', path: '/hook', body: `{"entity_id":${3_000_000 + i}}` });
+      await response.body.dump();
+    }
+    const sequentialRate = rate(sequentialCount, now() - seqStart);
+    await pool.close();
+    const slowEvents = 5000;
+    await publishBacklog(slowEvents, 4_000_000);
+    const slowChild = sidecar();
+    await slow.waitFor(sequentialCount + 1, 60_000);
+    const slowStart = now();
+    const slowSeen = slow.arrivals.size;
+    await slow.waitFor(sequentialCount + slowEvents, 300_000);
+    const slowRate = rate(sequentialCount + slowEvents - slowSeen, now() - slowStart);
+    report(`50 ms receiver: one-at-a-time ${sequentialRate.toFixed(1)} ev/s, sidecar ${slowRate.toFixed(0)} ev/s, ${(slowRate / sequentialRate).toFixed(0)}× (target ≥ 100×)`);
+    slowChild.kill('SIGTERM');
+    await new Promise((r) => slowChild.once('exit', r));
+    slow.close();
+
+    // 4. Peak RSS of the sidecar process while it drains a backlog.
+    const drain = await startReceiver(0);
+    await app.store.subscriptions.update(subscription.id, { recipientUrl: drain.url });
+    await publishBacklog(BACKLOG, 10_000_000);
+    const drainStart = now();
+    const drainChild = sidecar();
+    let peak = 0;
+    const sampler = setInterval(() => {
+      try {
+        peak = Math.max(peak, peakRssMb(drainChild.pid ?? 0));
+      } catch {
+        /* process gone */
+      }
+    }, 200);
+    await drain.waitFor(BACKLOG, 600_000);
+    peak = Math.max(peak, peakRssMb(drainChild.pid ?? 0));
+    clearInterval(sampler);
+    report(`backlog of ${BACKLOG}: drained in ${((now() - drainStart) / 1000).toFixed(1)} s (${rate(BACKLOG, now() - drainStart).toFixed(0)} ev/s incl. start-up), peak RSS ${peak.toFixed(0)} MB (target ≤ 250 MB)`);
+    drainChild.kill('SIGTERM');
+    await new Promise((r) => drainChild.once('exit', r));
+    drain.close();
+
+    // 5. Search over the log.
+    for (const line of await runSearchBench()) report(line);
+  } finally {
+    for (const child of children) child.kill('SIGKILL');
+    await app.close();
+    await dropDatabase(database);
+    deleteVhost(vhost.name);
+  }
+  console.log('\nsummary\n' + lines.map((l) => `  ${l}`).join('\n'));
+}
+
+await main();
