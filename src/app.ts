@@ -116,7 +116,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     // magento: REST routes of the enabled modules, plus the bridge's routes for services Magento does not expose
     const routes = await loadRoutes(config.modules, config.registry);
     const callback = settings.magentoUrl
-      ? createRestCallback({ baseUrl: settings.magentoUrl, token: settings.magentoToken ?? '', routes, logger, timeoutMs: settings.http.totalTimeoutMs })
+      ? createRestCallback({ baseUrl: settings.magentoUrl, token: settings.magentoToken ?? '', routes, logger, timeoutMs: settings.http.totalTimeoutMs, connections: 32 })
       : unconfiguredCallback();
     closers.push(() => callback.close());
 
@@ -153,7 +153,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       sinks,
       maxDeaths: () => adminConfig.maxDeaths(),
       format: settings.payloadFormat,
-      limiter: createDeliveryLimiter({ global: options.concurrency?.global ?? 512, perSubscription: options.concurrency?.perSubscription ?? 64 }),
+      limiter: createDeliveryLimiter({ global: options.concurrency?.global ?? 1024, perSubscription: options.concurrency?.perSubscription ?? 128 }),
       logger: logger.child({ stage: 'delivery' }),
       onAttempt: (report) => {
         recordMetrics(metrics, report);
@@ -235,7 +235,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       events,
       publish,
       async startConsumers(names) {
-        const prefetch = options.prefetch ?? 200;
+        const prefetch = options.prefetch ?? 512;
         for (const name of names) {
           const handler =
             name === 'event.trigger.consumer'

@@ -69,7 +69,7 @@ export async function startMagentoStandin(options: { port?: number; token?: stri
         const found = route.pattern.exec(routePath);
         if (found) {
           const id = decodeURIComponent(found[1] ?? '');
-          if (id === '404' || id === 'missing') {
+          if (id === 'missing') {
             answer(res, 404, JSON.stringify({ message: 'The entity that was requested doesn\'t exist. Verify the entity and try again.' }));
             return;
           }

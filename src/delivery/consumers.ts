@@ -13,13 +13,33 @@ export function isConsumerName(name: string): name is ConsumerName {
   return Object.hasOwn(CONSUMERS, name);
 }
 
+/**
+ * A handler that fails (the database or a sink's infrastructure is down) hands its message back; waiting a little
+ * first, longer while failures go on, keeps a broken dependency from turning redelivery into a busy loop.
+ */
+export function withFailureBackoff(handler: MessageHandler, logger: Logger, maxDelayMs = 5000): MessageHandler {
+  let consecutiveFailures = 0;
+  return async (delivery) => {
+    try {
+      await handler(delivery);
+      consecutiveFailures = 0;
+    } catch (error) {
+      consecutiveFailures++;
+      const delayMs = Math.min(maxDelayMs, 100 * 2 ** Math.min(consecutiveFailures, 10));
+      logger.warn({ err: error, queue: delivery.queue, messageId: delivery.messageId, retryInMs: delayMs }, 'message handling failed; handing it back');
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      throw error;
+    }
+  };
+}
+
 /** Starts one consumer; `stop()` stops taking messages and resolves when the in-flight ones are done. */
 export async function startConsumer(
   name: ConsumerName,
   options: { transport: QueueTransport; handler: MessageHandler; prefetch: number; logger: Logger },
 ): Promise<QueueConsumer> {
   const queue = CONSUMERS[name];
-  const consumer = await options.transport.consume(queue, options.handler, { prefetch: options.prefetch });
+  const consumer = await options.transport.consume(queue, withFailureBackoff(options.handler, options.logger), { prefetch: options.prefetch });
   options.logger.info({ consumer: name, queue, transport: options.transport.kind, prefetch: options.prefetch }, 'consumer started');
   return {
     stop: async () => {

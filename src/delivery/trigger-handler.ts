@@ -45,11 +45,11 @@ export function createTriggerHandler(ctx: TriggerHandlerContext): MessageHandler
     const subscriptions = await ctx.store.subscriptions.activeFor(trigger.eventName, Number.isFinite(storeId) ? storeId : 0);
     if (subscriptions.length === 0) return;
 
-    // Only chains that have not finished yet are (re)started: a redelivered message resumes its own chains.
+    // A redelivered message resumes its own chains: those already past their first attempt are left alone.
     const pending = [];
     for (const subscription of subscriptions) {
       const uuid = chainUuid(delivery.messageId, subscription.id);
-      const chain = await ctx.store.log.chain(uuid);
+      const chain = delivery.redelivered ? await ctx.store.log.chain(uuid) : undefined;
       if (chain && chain.status !== 'pending') continue;
       pending.push({ subscription, uuid });
     }
@@ -69,10 +69,8 @@ export function createTriggerHandler(ctx: TriggerHandlerContext): MessageHandler
     }
 
     await Promise.all(
-      pending.map(async ({ subscription, uuid }) => {
-        await ctx.store.log.openChain({ uuid, subscriptionId: subscription.id, eventName: trigger.eventName, storeId: String(trigger.storeId) });
-        await runAttempt(ctx, subscription, { uuid, eventName: trigger.eventName, storeId: trigger.storeId, data }, 0);
-      }),
+      // The attempt's log write creates the chain row, in the same transaction as its first log row.
+      pending.map(({ subscription, uuid }) => runAttempt(ctx, subscription, { uuid, eventName: trigger.eventName, storeId: trigger.storeId, data }, 0)),
     );
   };
 }

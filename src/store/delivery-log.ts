@@ -53,6 +53,30 @@ function toLogRow(row: JoinedLogRow): LogRowWithEvent {
   };
 }
 
+interface QueuedAttempt {
+  readonly record: AttemptRecord;
+  resolve(logId: number): void;
+  reject(error: unknown): void;
+}
+
+/** Grouped log writes in flight at once, and the most rows (and payload bytes) one group carries. */
+const MAX_CONCURRENT_WRITES = 2;
+const MAX_BATCH_ROWS = 200;
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+function takeBatch(queue: QueuedAttempt[]): QueuedAttempt[] {
+  let bytes = 0;
+  let count = 0;
+  while (count < queue.length && count < MAX_BATCH_ROWS) {
+    const item = queue[count];
+    if (!item) break;
+    bytes += item.record.serializedData.length + item.record.responseData.length;
+    if (count > 0 && bytes > MAX_BATCH_BYTES) break;
+    count++;
+  }
+  return queue.splice(0, count);
+}
+
 export function createDeliveryLog(db: Kysely<Database>, dialect: 'mysql' | 'sqlite', logger: Logger): DeliveryLog {
   function joinedRows() {
     return db
@@ -86,59 +110,106 @@ export function createDeliveryLog(db: Kysely<Database>, dialect: 'mysql' | 'sqli
     }
   }
 
-  return {
-    async recordAttempt(record: AttemptRecord) {
-      const now = nowDbDateTime();
-      const next = record.nextAttemptAt ? toDbDateTime(record.nextAttemptAt) : null;
-      const logId = await db.transaction().execute(async (trx) => {
-        const inserted = await trx
-          .insertInto('async_event_subscriber_log')
-          .values({
+  /*
+   * Attempts are written in groups: while a write is in flight the next attempts queue up and go together in one
+   * transaction (one multi-row insert each for log rows and chains), so a busy sidecar commits once per group
+   * instead of once per delivery. Each caller still resolves only once its own row is committed. An idle sidecar
+   * writes at once, so nothing waits for a batch to fill.
+   */
+  const queued: QueuedAttempt[] = [];
+  let writesInFlight = 0;
+
+  function flushQueued(): void {
+    while (writesInFlight < MAX_CONCURRENT_WRITES && queued.length > 0) {
+      const batch = takeBatch(queued);
+      writesInFlight++;
+      writeBatch(batch)
+        .catch(async (error: unknown) => {
+          if (batch.length === 1) throw error;
+          // One bad row (a subscription deleted meanwhile…) must not fail its neighbours: write them one by one.
+          logger.warn({ err: error, rows: batch.length }, 'grouped log write failed; writing the rows one by one');
+          const ids: number[] = [];
+          for (const item of batch) ids.push(...(await writeBatch([item]).catch((e: unknown) => (item.reject(e), [NaN]))));
+          return ids;
+        })
+        .then(
+          (ids) => batch.forEach((item, i) => (Number.isNaN(ids[i]) ? undefined : item.resolve(ids[i] ?? 0))),
+          (error: unknown) => batch.forEach((item) => item.reject(error)),
+        )
+        .finally(() => {
+          writesInFlight--;
+          flushQueued();
+        });
+    }
+  }
+
+  async function writeBatch(batch: readonly QueuedAttempt[]): Promise<number[]> {
+    const now = nowDbDateTime();
+    return db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('async_event_subscriber_log')
+        .values(
+          batch.map(({ record }) => ({
             uuid: record.uuid,
             subscription_id: record.subscriptionId,
             success: record.success ? 1 : 0,
             response_data: record.responseData,
             created: now,
             serialized_data: record.serializedData,
+          })),
+        )
+        .executeTakeFirstOrThrow();
+      const chains = batch.map(({ record }) => ({
+        uuid: record.uuid,
+        subscription_id: record.subscriptionId,
+        event_name: record.eventName,
+        store_id: record.storeId,
+        status: record.chainStatus,
+        attempts: 1,
+        death_count: record.deathCount,
+        next_attempt_at: record.nextAttemptAt ? toDbDateTime(record.nextAttemptAt) : null,
+        created: now,
+        updated: now,
+      }));
+      const insertChains = trx.insertInto('async_event_chain').values(chains);
+      await (dialect === 'mysql'
+        ? insertChains.onDuplicateKeyUpdate({
+            status: sql<string>`VALUES(${sql.ref('status')})`,
+            attempts: sql<number>`${sql.ref('attempts')} + 1`,
+            death_count: sql<number>`VALUES(${sql.ref('death_count')})`,
+            next_attempt_at: sql<string | null>`VALUES(${sql.ref('next_attempt_at')})`,
+            updated: now,
           })
-          .executeTakeFirstOrThrow();
-        const chainValues = {
-          uuid: record.uuid,
-          subscription_id: record.subscriptionId,
-          event_name: record.eventName,
-          store_id: record.storeId,
-          status: record.chainStatus,
-          attempts: 1,
-          death_count: record.deathCount,
-          next_attempt_at: next,
-          created: now,
-          updated: now,
-        };
-        const chainUpdate = {
-          status: record.chainStatus,
-          attempts: sql<number>`${sql.ref('attempts')} + 1`,
-          death_count: record.deathCount,
-          next_attempt_at: next,
-          updated: now,
-        };
-        const insertChain = trx.insertInto('async_event_chain').values(chainValues);
-        await (dialect === 'mysql'
-          ? insertChain.onDuplicateKeyUpdate(chainUpdate)
-          : insertChain.onConflict((oc) => oc.column('uuid').doUpdateSet(chainUpdate))
-        ).execute();
-        if (record.disableSubscription) {
-          await trx
-            .updateTable('async_event_subscriber')
-            .set({ status: 0, modified: now })
-            .where('subscription_id', '=', record.subscriptionId)
-            .execute();
+        : insertChains.onConflict((oc) =>
+            oc.column('uuid').doUpdateSet((eb) => ({
+              status: eb.ref('excluded.status'),
+              attempts: sql<number>`${sql.ref('async_event_chain.attempts')} + 1`,
+              death_count: eb.ref('excluded.death_count'),
+              next_attempt_at: eb.ref('excluded.next_attempt_at'),
+              updated: now,
+            })),
+          )
+      ).execute();
+      const gone = batch.filter(({ record }) => record.disableSubscription).map(({ record }) => record.subscriptionId);
+      if (gone.length > 0) {
+        await trx.updateTable('async_event_subscriber').set({ status: 0, modified: now }).where('subscription_id', 'in', gone).execute();
+        for (const { record } of batch.filter((item) => item.record.disableSubscription)) {
+          logger.warn({ subscriptionId: record.subscriptionId, uuid: record.uuid }, 'subscription disabled: the recipient said it is gone');
         }
-        return Number(inserted.insertId);
-      });
-      if (record.disableSubscription) {
-        logger.warn({ subscriptionId: record.subscriptionId, uuid: record.uuid }, 'subscription disabled: the recipient said it is gone');
       }
-      return logId;
+      // A multi-row insert takes consecutive ids: MySQL reports the first, SQLite the last.
+      const reported = Number(inserted.insertId);
+      const first = dialect === 'mysql' ? reported : reported - batch.length + 1;
+      return batch.map((_, i) => first + i);
+    });
+  }
+
+  return {
+    recordAttempt(record: AttemptRecord) {
+      return new Promise<number>((resolve, reject) => {
+        queued.push({ record, resolve, reject });
+        flushQueued();
+      });
     },
 
     async openChain(chain) {

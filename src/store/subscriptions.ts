@@ -53,6 +53,9 @@ function checkStoreId(value: unknown): number {
   return value;
 }
 
+/** How long `activeFor` answers from memory; changes made outside this process show within this time. */
+export const ACTIVE_CACHE_MS = 1000;
+
 export function createSubscriptionRepository(
   db: Kysely<Database>,
   dialect: 'mysql' | 'sqlite',
@@ -66,6 +69,8 @@ export function createSubscriptionRepository(
     }
     return stored;
   }
+
+  const activeCache = new Map<string, { at: number; subscriptions: Subscription[] }>();
 
   async function get(id: number): Promise<Subscription | undefined> {
     const row = await db.selectFrom('async_event_subscriber').selectAll().where('subscription_id', '=', id).executeTakeFirst();
@@ -93,6 +98,43 @@ export function createSubscriptionRepository(
     },
 
     async activeFor(eventName, storeId) {
+      // Every trigger message asks this; a one-second cache spares the database that read on busy shops. Writes
+      // through this repository clear it at once; changes made elsewhere (Magento admin, another replica) show
+      // within ACTIVE_CACHE_MS.
+      const key = `${eventName}\u0000${storeId}`;
+      const cached = activeCache.get(key);
+      if (cached && Date.now() - cached.at < ACTIVE_CACHE_MS) return cached.subscriptions;
+      const subscriptions = await readActive(eventName, storeId);
+      if (activeCache.size > 10_000) activeCache.clear();
+      activeCache.set(key, { at: Date.now(), subscriptions });
+      return subscriptions;
+    },
+
+    async create(input: NewSubscription) {
+      activeCache.clear();
+      return create(input);
+    },
+
+    async update(id: number, patch: SubscriptionPatch) {
+      activeCache.clear();
+      try {
+        return await update(id, patch);
+      } finally {
+        activeCache.clear();
+      }
+    },
+
+    async delete(id: number) {
+      activeCache.clear();
+      try {
+        return await remove(id);
+      } finally {
+        activeCache.clear();
+      }
+    },
+  };
+
+  async function readActive(eventName: string, storeId: number): Promise<Subscription[]> {
       let query = db
         .selectFrom('async_event_subscriber')
         .selectAll()
@@ -102,9 +144,9 @@ export function createSubscriptionRepository(
       if (storeId !== 0) query = query.where('store_id', 'in', [storeId, 0]);
       const rows = await query.orderBy('subscription_id', 'asc').execute();
       return rows.map((row) => toSubscription(row, encryptor));
-    },
+  }
 
-    async create(input: NewSubscription) {
+  async function create(input: NewSubscription): Promise<Subscription> {
       const values = {
         event_name: checkText('event_name', input.eventName, true),
         recipient_url: checkText('recipient_url', input.recipientUrl, true),
@@ -119,9 +161,9 @@ export function createSubscriptionRepository(
       const created = await get(id);
       if (!created) throw new AsyncEventsError('STORE_UNAVAILABLE', `subscription ${id} vanished right after insert`, { id });
       return created;
-    },
+  }
 
-    async update(id: number, patch: SubscriptionPatch) {
+  async function update(id: number, patch: SubscriptionPatch): Promise<Subscription> {
       const values: Updateable<AsyncEventSubscriberTable> = {};
       if (patch.eventName !== undefined) values.event_name = checkText('event_name', patch.eventName, true);
       if (patch.recipientUrl !== undefined) values.recipient_url = checkText('recipient_url', patch.recipientUrl, true);
@@ -140,9 +182,9 @@ export function createSubscriptionRepository(
       const updated = await get(id);
       if (!updated) throw new AsyncEventsError('SUBSCRIPTION_NOT_FOUND', `subscription ${id} does not exist`, { id });
       return updated;
-    },
+  }
 
-    async delete(id: number) {
+  async function remove(id: number): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
         // Log rows go with the subscription (foreign key ON DELETE CASCADE); our own rows are removed here.
         await trx.deleteFrom('async_event_retry').where('subscription_id', '=', id).execute();
@@ -150,6 +192,5 @@ export function createSubscriptionRepository(
         const result = await trx.deleteFrom('async_event_subscriber').where('subscription_id', '=', id).executeTakeFirst();
         return Number(result.numDeletedRows) > 0;
       });
-    },
-  };
+  }
 }

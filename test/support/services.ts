@@ -121,3 +121,28 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+function waitForPort(port: number, up: boolean, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  while (portOpen('127.0.0.1', port) !== up) {
+    if (Date.now() > deadline) throw new Error(`port ${port} did not go ${up ? 'up' : 'down'} within ${timeoutMs} ms`);
+    execFileSync('sleep', ['0.2']);
+  }
+}
+
+/** Stops RabbitMQ's application (every connection drops), keeps it down for `downMs`, starts it again. */
+export function restartRabbitmq(downMs = 2000): void {
+  execFileSync('rabbitmqctl', ['-q', 'stop_app'], { stdio: 'ignore' });
+  execFileSync('sleep', [String(downMs / 1000)]);
+  execFileSync('rabbitmqctl', ['-q', 'start_app'], { stdio: 'ignore' });
+  execFileSync('rabbitmqctl', ['-q', 'await_startup'], { stdio: 'ignore' });
+}
+
+/** Shuts MariaDB down, keeps it down for `downMs`, starts it with the command this machine kind uses. */
+export function restartMariadb(downMs = 2000): void {
+  execFileSync('mariadb-admin', ['-h', MARIADB.host, '-u', MARIADB.user, 'shutdown'], { stdio: 'ignore' });
+  waitForPort(MARIADB.port, false, 30_000);
+  execFileSync('sleep', [String(downMs / 1000)]);
+  execFileSync('start-stop-daemon', ['--start', '--oknodo', '--background', '--exec', '/usr/sbin/mariadbd'], { stdio: 'ignore' });
+  waitForPort(MARIADB.port, true, 60_000);
+}
