@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { promisify } from 'node:util';
 import { describe } from 'vitest';
 
 /*
@@ -122,27 +123,42 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function waitForPort(port: number, up: boolean, timeoutMs: number): void {
+const execAsync = promisify(execFile);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitForPort(port: number, up: boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (portOpen('127.0.0.1', port) !== up) {
+  while ((await probePort('127.0.0.1', port)) !== up) {
     if (Date.now() > deadline) throw new Error(`port ${port} did not go ${up ? 'up' : 'down'} within ${timeoutMs} ms`);
-    execFileSync('sleep', ['0.2']);
+    await sleep(200);
   }
 }
 
-/** Stops RabbitMQ's application (every connection drops), keeps it down for `downMs`, starts it again. */
-export function restartRabbitmq(downMs = 2000): void {
-  execFileSync('rabbitmqctl', ['-q', 'stop_app'], { stdio: 'ignore' });
-  execFileSync('sleep', [String(downMs / 1000)]);
-  execFileSync('rabbitmqctl', ['-q', 'start_app'], { stdio: 'ignore' });
-  execFileSync('rabbitmqctl', ['-q', 'await_startup'], { stdio: 'ignore' });
+function probePort(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, host);
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.setTimeout(1000, () => (socket.destroy(), resolve(false)));
+  });
+}
+
+/**
+ * Stops RabbitMQ's application (every connection drops), keeps it down for `downMs`, starts it again. Async, so
+ * the sidecar under test keeps running (and failing to reach the broker) meanwhile.
+ */
+export async function restartRabbitmq(downMs = 2000): Promise<void> {
+  await execAsync('rabbitmqctl', ['-q', 'stop_app']);
+  await sleep(downMs);
+  await execAsync('rabbitmqctl', ['-q', 'start_app']);
+  await execAsync('rabbitmqctl', ['-q', 'await_startup']);
 }
 
 /** Shuts MariaDB down, keeps it down for `downMs`, starts it with the command this machine kind uses. */
-export function restartMariadb(downMs = 2000): void {
-  execFileSync('mariadb-admin', ['-h', MARIADB.host, '-u', MARIADB.user, 'shutdown'], { stdio: 'ignore' });
-  waitForPort(MARIADB.port, false, 30_000);
-  execFileSync('sleep', [String(downMs / 1000)]);
-  execFileSync('start-stop-daemon', ['--start', '--oknodo', '--background', '--exec', '/usr/sbin/mariadbd'], { stdio: 'ignore' });
-  waitForPort(MARIADB.port, true, 60_000);
+export async function restartMariadb(downMs = 2000): Promise<void> {
+  await execAsync('mariadb-admin', ['-h', MARIADB.host, '-u', MARIADB.user, 'shutdown']);
+  await waitForPort(MARIADB.port, false, 30_000);
+  await sleep(downMs);
+  await execAsync('start-stop-daemon', ['--start', '--oknodo', '--background', '--exec', '/usr/sbin/mariadbd']);
+  await waitForPort(MARIADB.port, true, 60_000);
 }
