@@ -50,8 +50,6 @@ export interface AppOptions {
   readonly prefetch?: number;
   /** Database-queue polling and lease, shortened by tests. */
   readonly databaseQueue?: { readonly pollIntervalMs?: number; readonly leaseSeconds?: number };
-  /** Skip `migrate()` at start (the `migrate` command runs it itself and reports). */
-  readonly skipMigrate?: boolean;
   /** Extra sinks (tests); added after the built-in ones. */
   readonly extraSinks?: SinkRegistryInput;
 }
@@ -102,7 +100,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     const cryptKeys = settings.cryptKeys && settings.cryptKeys.length > 0 ? settings.cryptKeys : [await ensureEmbeddedCryptKey(settings.dataDir)];
     const store = await createStore({ database: settings.database, tablePrefix: settings.tablePrefix, cryptKeys, logger: logger.child({ stage: 'store' }) });
     closers.push(() => store.close());
-    if (!options.skipMigrate) await store.migrate();
+    // Creating what is missing is idempotent and never touches data, so every start may do it.
+    await store.migrate();
     const encryptor = createEncryptor(cryptKeys);
     const adminConfig = createAdminConfig(store.configValues, settings.systemOverrides, { logger });
 
@@ -272,7 +271,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   }
 }
 
-async function loadRoutes(modules: readonly MagentoModule[], registry: EventRegistry): Promise<WebapiRouteIndex> {
+/** Magento's REST routes of the enabled modules, plus the generated bridge's routes for services without one. */
+export async function loadRoutes(modules: readonly MagentoModule[], registry: EventRegistry): Promise<WebapiRouteIndex> {
   const magentoRoutes = await loadWebapiRoutes(modules);
   const routed = new Set(magentoRoutes.all().map((r) => serviceKey(r.serviceClass, r.serviceMethod)));
   // Services without a REST route are reached through the route the generated bridge module adds for them.

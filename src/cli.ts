@@ -2,12 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { createApp, type App, type AppOptions } from './app.ts';
+import { createApp, loadRoutes, type App, type AppOptions } from './app.ts';
 import { searchHitCsvRow } from './api/csv.ts';
 import { createHttpServer, type HttpServer } from './api/http-server.ts';
 import { mountGraphqlAndConsole } from './api/mount-extras.ts';
 import { runGenerate } from './bridge/generate-command.ts';
 import { serviceKey } from './bridge/routes.ts';
+import { formatConfigError } from './config/config-error.ts';
+import { readMagentoInstall } from './config/magento-root.ts';
+import { loadEventRegistry } from './config/registry.ts';
 import { loadSettings, SETTING_VARIABLES, type Settings } from './config/settings.ts';
 import { runValidate } from './config/validate-command.ts';
 import { isConsumerName, CONSUMERS, type ConsumerName } from './delivery/consumers.ts';
@@ -16,6 +19,8 @@ import { runDoctor } from './doctor.ts';
 import { coerceError, isAsyncEventsError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { onShutdownSignal } from './shutdown.ts';
+import { ensureEmbeddedCryptKey } from './store/crypt-key.ts';
+import { createStore } from './store/index.ts';
 
 /*
  * `async-events`: every command builds the settings the same way (flags > environment > .env > env.php >
@@ -187,16 +192,20 @@ export async function main(argv: string[]): Promise<void> {
       .option('--console-url <url>', 'URL of this sidecar console, for the admin menu entry'),
   ).action(async (flags: Flags & { out: string; consoleUrl?: string }) => {
     try {
-      await withApp(
-        flags,
-        async (app) => {
-          const routed = new Set(app.routes.all().filter((r) => r.module !== 'MageOS_AsyncEvents').map((r) => serviceKey(r.serviceClass, r.serviceMethod)));
-          await runGenerate(
-            { events: app.events(), routedServices: routed, outDir: path.resolve(flags.out), ...(flags.consoleUrl ? { consoleUrl: flags.consoleUrl } : {}) },
-            { log: (l) => console.log(l) },
-          );
-        },
-        { skipMigrate: true },
+      // Only the Magento root is read: generating touches no database or queue.
+      const settings = await settingsFrom(flags);
+      const install = await readMagentoInstall(settings.magentoRoot);
+      const config = await loadEventRegistry(install, createLogger({ level: 'warn' }));
+      if (config.errors.length > 0) {
+        for (const error of config.errors) console.error(formatConfigError(error));
+        console.error('fix the async_events.xml errors above (`async-events validate`), then generate again');
+        process.exit(1);
+      }
+      const routes = await loadRoutes(config.modules, config.registry);
+      const routed = new Set(routes.all().filter((r) => r.module !== 'MageOS_AsyncEvents').map((r) => serviceKey(r.serviceClass, r.serviceMethod)));
+      await runGenerate(
+        { events: config.registry, routedServices: routed, outDir: path.resolve(flags.out), ...(flags.consoleUrl ? { consoleUrl: flags.consoleUrl } : {}) },
+        { log: (l) => console.log(l) },
       );
     } catch (error) {
       fail(error);
@@ -205,16 +214,17 @@ export async function main(argv: string[]): Promise<void> {
 
   addSettingFlags(program.command('migrate').description('create or upgrade the tables in the configured database (never drops data)')).action(async (flags: Flags) => {
     try {
-      await withApp(
-        flags,
-        async (app) => {
-          const report = await app.store.migrate();
-          for (const t of report.created) console.log(`created ${t}`);
-          for (const t of report.altered) console.log(`altered ${t}`);
-          for (const t of report.unchanged) console.log(`unchanged ${t}`);
-        },
-        { skipMigrate: true },
-      );
+      const settings = await settingsFrom(flags);
+      const cryptKeys = settings.cryptKeys && settings.cryptKeys.length > 0 ? settings.cryptKeys : [await ensureEmbeddedCryptKey(settings.dataDir)];
+      const store = await createStore({ database: settings.database, tablePrefix: settings.tablePrefix, cryptKeys, logger: createLogger({ level: 'warn' }) });
+      try {
+        const report = await store.migrate();
+        for (const t of report.created) console.log(`created ${t}`);
+        for (const t of report.altered) console.log(`altered ${t}`);
+        for (const t of report.unchanged) console.log(`unchanged ${t}`);
+      } finally {
+        await store.close();
+      }
     } catch (error) {
       fail(error);
     }

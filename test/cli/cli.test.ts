@@ -1,0 +1,160 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMagentoStandin, type MagentoStandin } from '../../examples/magento-standin/server.ts';
+import { MAGENTO_TOKEN, REPO_ROOT, startReceiver, startSidecar, waitFor, type TestSidecar } from '../support/sidecar.ts';
+
+/* The `async-events` command as a user runs it: a real process, real exit codes, output on stdout/stderr. */
+
+const execFileAsync = promisify(execFile);
+const BIN = path.join(REPO_ROOT, 'bin/async-events.js');
+
+interface Result {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function cli(args: string[], env: Record<string, string>): Promise<Result> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, ASYNC_EVENTS_LOG_LEVEL: 'error' }, cwd: env.ASYNC_EVENTS_DATA_DIR ?? REPO_ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+describe('async-events CLI', () => {
+  let dataDir: string;
+  let env: Record<string, string>;
+  let standin: MagentoStandin;
+
+  beforeAll(async () => {
+    standin = await startMagentoStandin({ token: MAGENTO_TOKEN });
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'ae-cli-'));
+    env = {
+      ASYNC_EVENTS_MAGENTO_ROOT: path.join(REPO_ROOT, 'examples/magento'),
+      ASYNC_EVENTS_DATA_DIR: dataDir,
+      ASYNC_EVENTS_DB: `sqlite:${path.join(dataDir, 'cli.sqlite')}`,
+      ASYNC_EVENTS_AMQP: '',
+    };
+  });
+  afterAll(async () => {
+    await standin?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('validate lists the example events per module and exits 0', async () => {
+    const result = await cli(['validate'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Acme_OrderEvents: 4 events/);
+    expect(result.stdout).toMatch(/Acme_CustomerEvents: 2 events/);
+  });
+
+  it('validate exits 2 for a missing root, naming it', async () => {
+    const result = await cli(['validate', '--magento-root', '/nonexistent/magento'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('/nonexistent/magento');
+  });
+
+  it('migrate creates the tables, then reports them unchanged', async () => {
+    const first = await cli(['migrate'], env);
+    expect(first.code).toBe(0);
+    const second = await cli(['migrate'], env);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/unchanged async_event_subscriber\b/);
+    expect(second.stdout).not.toMatch(/^created/m);
+  });
+
+  it('publish writes exactly what the PHP publisher writes to the database queue', async () => {
+    const result = await cli(['publish', 'sales.order.created', '{"id":5,"url":"https://shop.test/"}', '--store-id', '1'], env);
+    expect(result.code).toBe(0);
+    const db = new Database(path.join(dataDir, 'cli.sqlite'), { readonly: true });
+    const row = db.prepare("SELECT body, topic_name FROM queue_message ORDER BY id DESC LIMIT 1").get() as { body: string; topic_name: string };
+    db.close();
+    // PHP: json_encode($data) escapes "/" as "\/"; the message encoder's json_encode of the array escapes that again.
+    expect(row).toEqual({ topic_name: 'event.trigger', body: String.raw`["sales.order.created","{\"id\":5,\"url\":\"https:\\\/\\\/shop.test\\\/\"}","1"]` });
+  });
+
+  it('publish refuses arguments that are not a JSON object (exit 2)', async () => {
+    const result = await cli(['publish', 'sales.order.created', '[1,2]'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/JSON object/);
+  });
+
+  it('consumer:start refuses an unknown consumer name (exit 2)', async () => {
+    const result = await cli(['consumer:start', 'event.bogus.consumer'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/event\.trigger\.consumer/);
+  });
+
+  it('doctor says what is wrong and how to fix it', async () => {
+    const broken = await cli(['doctor'], env);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/✗ Magento callback/);
+    expect(broken.stdout).toMatch(/fix: set ASYNC_EVENTS_MAGENTO_URL/);
+    expect(broken.stdout).toMatch(/✔ database/);
+    const healthy = await cli(['doctor'], { ...env, ASYNC_EVENTS_MAGENTO_URL: standin.url, ASYNC_EVENTS_MAGENTO_TOKEN: MAGENTO_TOKEN });
+    expect(healthy.stdout).toMatch(/✔ Magento callback/);
+    expect(healthy.code).toBe(0);
+  });
+
+  it('generate writes the bridge module, and a second run changes nothing', async () => {
+    const out = path.join(dataDir, 'bridge');
+    const first = await cli(['generate', '--out', out], env);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/written Model\/AsyncEventPublisher\.php/);
+    expect(readdirSync(out)).toContain('registration.php');
+    const second = await cli(['generate', '--out', out], env);
+    expect(second.stdout).toMatch(/^0 written/m);
+  });
+});
+
+describe('async-events search and replay against a delivery log', () => {
+  let sidecar: TestSidecar;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let uuid: string;
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    sidecar = await startSidecar({ mode: 'sqlite' });
+    await sidecar.app.store.subscriptions.create({ eventName: 'sales.order.created', recipientUrl: receiver.url, verificationToken: 't', metadata: 'http' });
+    await sidecar.app.publish('sales.order.created', { id: 12 }, 0);
+    uuid = await waitFor('delivery', () => receiver.requests[0]?.headers['webhook-id'] as string | undefined);
+    await waitFor('log row', async () => (await sidecar.app.store.log.attempts(uuid)).length > 0);
+  });
+  afterAll(async () => {
+    await sidecar?.close();
+    await receiver?.close();
+  });
+
+  it('search prints matches, --csv streams them as CSV', async () => {
+    const text = await cli(['search', 'event_name: sales.* AND success: true'], sidecar.env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(uuid);
+    const csv = await cli(['search', 'event_name: sales.*', '--csv'], sidecar.env);
+    const lines = csv.stdout.trim().split(/\r\n/);
+    expect(lines[0]).toBe('log_id,uuid,event_name,success,created,subscription_id,recipient_url,response_data');
+    expect(lines.some((l) => l.includes(uuid) && l.includes('sales.order.created'))).toBe(true);
+  });
+
+  it('search shows where a query is wrong (exit 1)', async () => {
+    const result = await cli(['search', 'event_name:(sales.*'], sidecar.env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/\^/);
+    expect(result.stderr).toMatch(/position/);
+  });
+
+  it('replay starts a new chain under the same UUID', async () => {
+    const result = await cli(['replay', uuid], sidecar.env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`${uuid} delivered`);
+    expect(new Set(receiver.requests.map((r) => r.headers['webhook-id']))).toEqual(new Set([uuid]));
+    expect(receiver.requests).toHaveLength(2);
+  });
+});
