@@ -32,6 +32,7 @@ import { createSinkRegistry, type SinkRegistry } from './sinks/registry.ts';
 import { ensureEmbeddedCryptKey } from './store/crypt-key.ts';
 import { createEncryptor, type Encryptor } from './store/encryptor.ts';
 import { createStore } from './store/index.ts';
+import { cleanDeliveryLog } from './store/log-cleanup.ts';
 import type { Store } from './store/store.ts';
 import type { EventRegistry, StoreId } from './types.ts';
 
@@ -246,12 +247,7 @@ export async function createApp(options: AppOptions): Promise<App> {
           metrics.queueDepth.set({ queue: 'event.trigger' }, await transport.depth('event.trigger'));
           metrics.queueDepth.set({ queue: 'event.failover.retry' }, await transport.depth('event.failover.retry'));
         }, 'queue depth probe');
-        every(60_000, async () => {
-          if (!(await adminConfig.logCleanupEnabled())) return;
-          const days = await adminConfig.logLifetimeDays();
-          const removed = await store.log.deleteOlderThan(new Date(Date.now() - days * 86_400_000));
-          if (removed > 0) logger.info({ removed, days }, 'delivery log cleanup');
-        }, 'delivery log cleanup');
+        every(60_000, async () => void (await cleanDeliveryLog(adminConfig, store, logger)), 'delivery log cleanup');
         const indexer = elasticsearch;
         if (indexer?.index) {
           every(2000, async () => {

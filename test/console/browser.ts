@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../support/sidecar.ts';
@@ -49,4 +49,19 @@ export async function screenshots(page: Page, name: string): Promise<{ wide: str
   await page.screenshot({ path: narrow, fullPage: true, animations: 'disabled' });
   await page.setViewportSize(original);
   return { wide, narrow, narrowOverflow };
+}
+
+export const DOCS_SCREENSHOT_DIR = path.join(REPO_ROOT, 'docs/screenshots');
+
+/**
+ * Copies a screenshot to docs/screenshots (committed, shown by the README) when it is missing there or when
+ * ASYNC_EVENTS_UPDATE_SCREENSHOTS=1: every run would otherwise leave a changed binary in the work tree (times and
+ * ports differ from run to run).
+ */
+export function publishScreenshot(file: string, name: string): boolean {
+  const target = path.join(DOCS_SCREENSHOT_DIR, name);
+  if (existsSync(target) && process.env.ASYNC_EVENTS_UPDATE_SCREENSHOTS !== '1') return false;
+  mkdirSync(DOCS_SCREENSHOT_DIR, { recursive: true });
+  copyFileSync(file, target);
+  return true;
 }

@@ -1,12 +1,11 @@
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createHttpServer, type HttpServer } from '../../src/api/http-server.ts';
 import { mountGraphqlAndConsole } from '../../src/api/mount-extras.ts';
 import { describeWith } from '../support/services.ts';
-import { API_TOKEN, REPO_ROOT, startReceiver, startSidecar, waitFor, type TestSidecar } from '../support/sidecar.ts';
-import { launchChromium, NARROW, openPage, screenshots, type ConsolePage } from './browser.ts';
+import { API_TOKEN, startReceiver, startSidecar, waitFor, type TestSidecar } from '../support/sidecar.ts';
+import { launchChromium, NARROW, openPage, publishScreenshot, screenshots, type ConsolePage } from './browser.ts';
 
 /*
  * The web console driven in real headless Chromium against the whole sidecar: the example Magento root, the Magento
@@ -20,6 +19,7 @@ type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 describeWith(['chromium'], 'web console in Chromium against the whole sidecar', () => {
   let sidecar: TestSidecar;
   let http: HttpServer;
+  let endLiveFeeds: (() => void) | undefined;
   let okReceiver: Receiver;
   let failingReceiver: Receiver;
   let browser: Browser;
@@ -38,6 +38,17 @@ describeWith(['chromium'], 'web console in Chromium against the whole sidecar', 
     await target.getByRole('heading', { level: 1, name }).waitFor();
   }
 
+  /**
+   * Waits until the log page shows the answer for `query`: its search box holds the query and the pager or empty
+   * state is there. A hash change re-renders asynchronously, so the previous page's table must not be mistaken for it.
+   */
+  async function logShows(query: string): Promise<void> {
+    await page.waitForFunction((q) => {
+      const input = document.querySelector<HTMLInputElement>('input[name="q"]');
+      return input?.value === q && document.querySelector('main .pager, main .empty') !== null;
+    }, query);
+  }
+
   async function flashText(target: Page): Promise<string> {
     const notice = target.locator('#flash .notice');
     await notice.waitFor();
@@ -49,7 +60,8 @@ describeWith(['chromium'], 'web console in Chromium against the whole sidecar', 
     failingReceiver = await startReceiver(() => ({ status: 500, body: '{"error":"receiver is down for maintenance"}' }));
     sidecar = await startSidecar({ mode: 'sqlite', maxDeaths: 1 });
     http = createHttpServer({ deps: sidecar.app.deps, port: 0, host: '127.0.0.1', metrics: sidecar.app.metrics });
-    mountGraphqlAndConsole(sidecar.app.deps, http);
+    // The sidecar's own wiring of GraphQL and this console on the HTTP server (as `start` does).
+    endLiveFeeds = mountGraphqlAndConsole(sidecar.app.deps, http);
     await http.listen();
     base = http.url;
     browser = await launchChromium();
@@ -59,6 +71,7 @@ describeWith(['chromium'], 'web console in Chromium against the whole sidecar', 
 
   afterAll(async () => {
     await browser?.close();
+    endLiveFeeds?.();
     await http?.close();
     await sidecar?.close();
     await okReceiver?.close();
@@ -224,6 +237,13 @@ describeWith(['chromium'], 'web console in Chromium against the whole sidecar', 
       const body = JSON.parse(okReceiver.requests[0]?.body ?? '{}') as { type?: string; id?: string };
       expect(body.type).toBe('sales.order.created');
       expect(await row.getAttribute('data-uuid')).toBe(body.id);
+
+      // Filtered to one event, the feed subscribes again with that event as the GraphQL argument.
+      const resubscribed = live.page.waitForRequest((r) => r.url().endsWith('/graphql') && (r.postData() ?? '').includes('"variables":{"eventName":"customer.created"}'));
+      await live.page.getByRole('combobox', { name: 'Event' }).selectOption('customer.created');
+      await resubscribed;
+      await live.page.waitForURL(/event=customer\.created/);
+      await live.page.getByText('Connected').waitFor();
     } finally {
       await live.context.close();
     }
@@ -234,9 +254,9 @@ describeWith(['chromium'], 'web console in Chromium against the whole sidecar', 
     await heading(page, 'Delivery log');
     await page.getByLabel('Lucene query', { exact: true }).fill('event_name: sales.*');
     await page.getByLabel('Lucene query', { exact: true }).press('Enter');
-    await waitFor('the search in the address', async () => decodeURIComponent(new URL(page.url()).hash).includes('q=event_name: sales.*') || decodeURIComponent(new URL(page.url()).hash).includes('q=event_name:+sales.*'));
+    await page.waitForURL((u) => new URLSearchParams(u.hash.split('?')[1] ?? '').get('q') === 'event_name: sales.*');
+    await logShows('event_name: sales.*');
     const rows = page.locator('tbody tr');
-    await rows.first().waitFor();
     expect(await rows.count()).toBe(1);
     expect(await rows.first().locator('td[data-label="Event"]').textContent()).toBe('sales.order.created');
     expect(await rows.first().locator('td[data-label="Result"]').textContent()).toBe('Success');
@@ -255,8 +275,7 @@ describeWith(['chromium'], 'web console in Chromium against the whole sidecar', 
     expect(await page.locator('.facts').first().textContent()).toContain('First attempt');
     const trace = await screenshots(page, 'trace-delivered');
     expect(trace.narrowOverflow).toBe(0);
-    mkdirSync(path.join(REPO_ROOT, 'docs/screenshots'), { recursive: true });
-    copyFileSync(trace.wide, path.join(REPO_ROOT, 'docs/screenshots/trace.png'));
+    publishScreenshot(trace.wide, 'trace.png');
 
     await page.getByRole('button', { name: 'Replay' }).click();
     expect(await flashText(page)).toContain('Replay started');
@@ -267,7 +286,7 @@ describeWith(['chromium'], 'web console in Chromium against the whole sidecar', 
 
   it('exports the current search as CSV through a Blob download carrying the bearer token', async () => {
     await page.goto(url('/log?q=event_name%3A%20sales.*'));
-    await page.locator('tbody tr').first().waitFor();
+    await logShows('event_name: sales.*');
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Export CSV' }).click();
     const file = await (await download).path();
@@ -293,8 +312,8 @@ describeWith(['chromium'], 'web console in Chromium against the whole sidecar', 
     }, 15_000);
 
     await page.goto(url('/log?q=event_name%3A%20customer.created&filter=failed'));
+    await logShows('event_name: customer.created');
     const rows = page.locator('tbody tr');
-    await rows.first().waitFor();
     expect(await rows.count()).toBe(2);
     expect(await page.getByRole('radio', { name: 'Failed' }).isChecked()).toBe(true);
     await screenshots(page, 'delivery-log-failed');
@@ -334,12 +353,11 @@ describeWith(['chromium'], 'web console in Chromium against the whole sidecar', 
   it('an example is one click away, and bulk replay replays every chain the query matches', async () => {
     await page.goto(url('/log'));
     await page.getByRole('button', { name: '*.created', exact: true }).click();
-    await page.locator('tbody tr').first().waitFor();
-    expect(await page.getByLabel('Lucene query', { exact: true }).inputValue()).toBe('*.created');
+    await logShows('*.created');
     expect(await page.locator('.pager').textContent()).toMatch(/^4 attempts/);
 
     await page.goto(url('/log?q=success%3Afalse'));
-    await page.locator('tbody tr').first().waitFor();
+    await logShows('success:false');
     page.once('dialog', (dialog) => void dialog.accept());
     const before = failingReceiver.requests.length;
     await page.getByRole('button', { name: /^Replay matches/ }).click();
@@ -355,6 +373,16 @@ describeWith(['chromium'], 'web console in Chromium against the whole sidecar', 
     expect(await flashText(page)).toBe(`Subscription ${id} disabled.`);
     await page.getByRole('button', { name: `Enable subscription ${id}` }).waitFor();
     expect((await sidecar.app.store.subscriptions.get(id))?.active).toBe(false);
+
+    // Filters go to the API as searchCriteria filter groups.
+    await page.getByRole('combobox', { name: 'Status' }).selectOption('0');
+    await page.waitForURL(/status=0/);
+    await waitFor('only the disabled subscription', async () => (await page.locator('tbody tr').count()) === 1 && (await page.locator('tbody td[data-label="ID"]').textContent()) === String(id));
+    await page.getByRole('combobox', { name: 'Event' }).selectOption('sales.order.created');
+    await page.getByText('No subscription matches these filters').waitFor();
+    await page.getByRole('link', { name: 'Clear filters' }).first().click();
+    await waitFor('both subscriptions again', async () => (await page.locator('tbody tr').count()) === 2);
+
     await page.getByRole('button', { name: `Enable subscription ${id}` }).click();
     await page.getByRole('button', { name: `Disable subscription ${id}` }).waitFor();
     expect((await sidecar.app.store.subscriptions.get(id))?.active).toBe(true);

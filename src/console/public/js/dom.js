@@ -57,7 +57,7 @@ export function errorState(title, error, retry) {
 }
 
 export function emptyState(title, text, ...actions) {
-  return h('div', { class: 'empty' }, h('strong', null, title), text ? h('p', null, text) : null, actions.length ? h('div', { class: 'row', style: null }, ...actions) : null);
+  return h('div', { class: 'empty' }, h('strong', null, title), text ? h('p', null, text) : null, actions.length ? h('div', { class: 'row' }, ...actions) : null);
 }
 
 export function badge(kind, text) {

@@ -38,7 +38,7 @@ export function renderSignIn(main, { message, onSignedIn }) {
     input,
     h('p', { id: hintId, class: 'hint' }, 'The ASYNC_EVENTS_API_TOKEN printed at first start, or a Magento integration access token with the MageOS_AsyncEvents::manage resource. It is kept in this tab only and sent as "Authorization: Bearer".')),
   error,
-  h('div', { class: 'row', style: null }, submit));
+  h('div', { class: 'row' }, submit));
 
   function showError(text) {
     error.textContent = text;

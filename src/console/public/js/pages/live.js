@@ -1,12 +1,13 @@
-import { h } from '../dom.js';
+import { h, newId } from '../dom.js';
 import { formatTime } from '../format.js';
 import { subscribe } from '../sse.js';
+import { loadCatalog } from './catalog.js';
 import { pageHead } from './common.js';
 
 // New delivery attempts as they are logged: GraphQL `subscription { deliveryAttempts { … } }` over SSE, read with
 // fetch because EventSource cannot send the Authorization header. Reconnects with backoff when the stream drops.
 
-const QUERY = 'subscription Live { deliveryAttempts { logId uuid subscriptionId eventName success deathCount chainStatus created } }';
+const QUERY = 'subscription Live($eventName: String) { deliveryAttempts(eventName: $eventName) { logId uuid subscriptionId eventName success deathCount chainStatus created } }';
 const MAX_ROWS = 200;
 
 const CHAIN = {
@@ -17,8 +18,17 @@ const CHAIN = {
   pending: ['info', 'Pending'],
 };
 
-export function livePage(main) {
+export function livePage(main, { params, navigate }) {
   const controller = new AbortController();
+  const eventName = params.get('event') || null;
+  const filterId = newId('live-event');
+  const filterSlot = h('div', { class: 'row' });
+  loadCatalog().then((catalog) => {
+    if (!catalog.events || controller.signal.aborted) return;
+    const select = h('select', { id: filterId, value: eventName ?? '', onchange: () => navigate(select.value ? `#/live?event=${encodeURIComponent(select.value)}` : '#/live') },
+      h('option', { value: '' }, 'All events'), catalog.events.map((n) => h('option', { value: n }, n)));
+    filterSlot.replaceChildren(h('label', { for: filterId }, 'Event'), select);
+  }).catch(() => undefined);
   const dot = h('span', { class: 'dot', 'aria-hidden': 'true' });
   const stateText = h('span', null, 'Connecting…');
   const state = h('p', { class: 'live-state', role: 'status' }, dot, stateText);
@@ -41,7 +51,7 @@ export function livePage(main) {
     empty.hidden = false;
   } }, 'Clear');
 
-  main.append(pageHead('Live', pauseButton, clearButton), h('div', { class: 'toolbar' }, state, counter), empty, table);
+  main.append(pageHead('Live', pauseButton, clearButton), h('div', { class: 'filters' }, filterSlot), h('div', { class: 'toolbar' }, state, counter), empty, table);
 
   function setState(kind, text) {
     dot.className = `dot ${kind}`;
@@ -70,7 +80,7 @@ export function livePage(main) {
     let delay = 1000;
     while (!controller.signal.aborted) {
       try {
-        await subscribe(QUERY, {}, {
+        await subscribe(QUERY, { eventName }, {
           signal: controller.signal,
           onOpen: () => {
             delay = 1000;

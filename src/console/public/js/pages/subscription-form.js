@@ -69,7 +69,7 @@ export function subscriptionFormPage(main, { args, navigate }) {
     const initialSink = sinkControl.value;
     const storeControl = h('input', { id: ids.store, name: 'store_id', type: 'number', min: 0, max: 65535, step: 1, required: true, value: String(current?.store_id ?? 0) });
     const tokenControl = h('input', { id: ids.token, name: 'verification_token', type: 'password', autocomplete: 'new-password', spellcheck: 'false', required: !editing, maxlength: 128,
-      placeholder: editing ? 'Leave empty to keep the current token' : '' });
+      placeholder: editing ? 'Empty keeps the current token' : '' });
     const showToken = h('input', { type: 'checkbox', id: newId('show'), onchange: () => { tokenControl.type = showToken.checked ? 'text' : 'password'; } });
     const statusControl = h('input', { id: ids.status, name: 'status', type: 'checkbox', checked: current ? current.status : true });
     const summary = h('div', { class: 'notice error', role: 'alert', hidden: true });

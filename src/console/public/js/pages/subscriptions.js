@@ -1,5 +1,5 @@
 import { rest } from '../api.js';
-import { badge, dataTable, emptyState, errorState, h, loading } from '../dom.js';
+import { badge, dataTable, emptyState, errorState, h, loading, newId } from '../dom.js';
 import { showFlash } from '../flash.js';
 import { formatTime, storeLabel } from '../format.js';
 import { loadCatalog, loadSinksOf } from './catalog.js';
@@ -11,8 +11,16 @@ import { openPublishDialog } from './publish-dialog.js';
 
 const PAGE_SIZE = 20;
 
-function criteria(page) {
+function criteria(page, filters) {
   const p = new URLSearchParams();
+  let group = 0;
+  for (const [field, value] of [['event_name', filters.event], ['status', filters.status]]) {
+    if (!value) continue;
+    p.set(`searchCriteria[filter_groups][${group}][filters][0][field]`, field);
+    p.set(`searchCriteria[filter_groups][${group}][filters][0][value]`, value);
+    p.set(`searchCriteria[filter_groups][${group}][filters][0][condition_type]`, 'eq');
+    group += 1;
+  }
   p.set('searchCriteria[pageSize]', String(PAGE_SIZE));
   p.set('searchCriteria[currentPage]', String(page));
   p.set('searchCriteria[sortOrders][0][field]', 'subscription_id');
@@ -20,8 +28,42 @@ function criteria(page) {
   return p.toString();
 }
 
+function hashFor(page, filters) {
+  const p = new URLSearchParams();
+  if (filters.event) p.set('event', filters.event);
+  if (filters.status) p.set('status', filters.status);
+  if (page > 1) p.set('page', String(page));
+  const q = p.toString();
+  return `#/subscriptions${q ? `?${q}` : ''}`;
+}
+
+function filterForm(filters, events, go) {
+  const eventId = newId('filter-event');
+  const statusId = newId('filter-status');
+  const eventControl = events
+    ? h('select', { id: eventId, value: filters.event }, h('option', { value: '' }, 'All events'), events.map((n) => h('option', { value: n }, n)))
+    : h('input', { id: eventId, type: 'text', value: filters.event, placeholder: 'Any event', spellcheck: 'false' });
+  const statusControl = h('select', { id: statusId, value: filters.status },
+    h('option', { value: '' }, 'Any status'), h('option', { value: '1' }, 'Enabled'), h('option', { value: '0' }, 'Disabled'));
+  const apply = () => go(1, { event: eventControl.value.trim(), status: statusControl.value });
+  if (events) eventControl.addEventListener('change', apply);
+  statusControl.addEventListener('change', apply);
+  return h('form', { class: 'toolbar filters', role: 'search', 'aria-label': 'Filter subscriptions', onsubmit: (e) => {
+    e.preventDefault();
+    apply();
+  } },
+  h('div', { class: 'row' },
+    h('label', { for: eventId }, 'Event'), eventControl,
+    h('label', { for: statusId }, 'Status'), statusControl,
+    events ? null : h('button', { type: 'submit', class: 'secondary small' }, 'Filter'),
+    filters.event || filters.status ? h('a', { href: '#/subscriptions', class: 'button secondary small' }, 'Clear filters') : null));
+}
+
 export function subscriptionsPage(main, { params, navigate }) {
   const page = Math.max(1, Number(params.get('page')) || 1);
+  const filters = { event: params.get('event') ?? '', status: ['0', '1'].includes(params.get('status')) ? params.get('status') : '' };
+  const go = (nextPage, nextFilters = filters) => navigate(hashFor(nextPage, nextFilters));
+  const filterSlot = h('div');
   const body = h('div', null, loading('Loading subscriptions…'));
   const requests = latestOnly();
   let catalog;
@@ -56,12 +98,16 @@ export function subscriptionsPage(main, { params, navigate }) {
   function render(result, sinks) {
     const items = result.items ?? [];
     const total = result.total_count ?? items.length;
+    if (total === 0 && (filters.event || filters.status)) {
+      return emptyState('No subscription matches these filters', `Nothing ${filters.status === '1' ? 'enabled ' : filters.status === '0' ? 'disabled ' : ''}${filters.event ? `for ${filters.event}` : ''}.`,
+        h('a', { class: 'button secondary', href: '#/subscriptions' }, 'Clear filters'));
+    }
     if (total === 0) {
       return emptyState('No subscriptions yet', 'A subscription sends one event to one recipient (a webhook URL, an EventBridge bus…).',
         h('a', { class: 'button', href: '#/subscriptions/new' }, 'Create a subscription'));
     }
     if (items.length === 0) {
-      return emptyState(`Page ${page} is empty`, `There are ${total} subscriptions.`, h('a', { class: 'button secondary', href: '#/subscriptions' }, 'First page'));
+      return emptyState(`Page ${page} is empty`, `There are ${total} subscriptions.`, h('button', { type: 'button', class: 'secondary', onclick: () => go(1) }, 'First page'));
     }
     const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
     return h('div', null,
@@ -82,15 +128,15 @@ export function subscriptionsPage(main, { params, navigate }) {
       pages > 1 ? h('nav', { class: 'pager', 'aria-label': 'Subscription pages' },
         h('span', { class: 'muted' }, `Page ${page} of ${pages} · ${total} subscriptions`),
         h('div', { class: 'controls' },
-          h('button', { type: 'button', class: 'secondary small', disabled: page <= 1, onclick: () => navigate(`#/subscriptions?page=${page - 1}`) }, 'Previous'),
-          h('button', { type: 'button', class: 'secondary small', disabled: page >= pages, onclick: () => navigate(`#/subscriptions?page=${page + 1}`) }, 'Next')))
+          h('button', { type: 'button', class: 'secondary small', disabled: page <= 1, onclick: () => go(page - 1) }, 'Previous'),
+          h('button', { type: 'button', class: 'secondary small', disabled: page >= pages, onclick: () => go(page + 1) }, 'Next')))
         : h('p', { class: 'muted small' }, `${total} subscription${total === 1 ? '' : 's'}`));
   }
 
   async function load() {
     const isCurrent = requests.next();
     try {
-      const result = await rest('GET', `/rest/V1/async_events?${criteria(page)}`);
+      const result = await rest('GET', `/rest/V1/async_events?${criteria(page, filters)}`);
       let sinks = new Map();
       try {
         sinks = await loadSinksOf((result.items ?? []).map((r) => r.subscription_id));
@@ -107,7 +153,8 @@ export function subscriptionsPage(main, { params, navigate }) {
 
   main.append(pageHead('Subscriptions',
     h('button', { type: 'button', class: 'secondary', onclick: () => publish(undefined, 0) }, 'Send a test event'),
-    h('a', { class: 'button', href: '#/subscriptions/new' }, 'New subscription')), body);
+    h('a', { class: 'button', href: '#/subscriptions/new' }, 'New subscription')), filterSlot, body);
+  catalogPromise.then(() => filterSlot.replaceChildren(filterForm(filters, catalog.events, go)));
   load();
   return () => requests.cancel();
 }
