@@ -11,6 +11,7 @@ import type { Settings } from './config/settings.ts';
 import type { AttemptContext, AttemptReport } from './delivery/attempt.ts';
 import { startConsumer, type ConsumerName } from './delivery/consumers.ts';
 import { createDeliveryLimiter } from './delivery/limiter.ts';
+import { createDeliveryTimings } from './delivery/timings.ts';
 import { replayChain } from './delivery/replay.ts';
 import { createRetryHandler } from './delivery/retry-handler.ts';
 import { createTriggerHandler } from './delivery/trigger-handler.ts';
@@ -31,6 +32,7 @@ import { createSqsSink } from './sinks/sqs.ts';
 import { createSinkRegistry, type SinkRegistry } from './sinks/registry.ts';
 import { ensureEmbeddedCryptKey } from './store/crypt-key.ts';
 import { createEncryptor, type Encryptor } from './store/encryptor.ts';
+import { readActivity } from './store/activity.ts';
 import { createStore } from './store/index.ts';
 import { cleanDeliveryLog } from './store/log-cleanup.ts';
 import type { Store } from './store/store.ts';
@@ -145,6 +147,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 
     // delivery
     const metrics = createMetrics();
+    const timings = createDeliveryTimings();
     const attemptFeed = new EventEmitter();
     attemptFeed.setMaxListeners(0);
     const attempts: AttemptContext = {
@@ -157,6 +160,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       logger: logger.child({ stage: 'delivery' }),
       onAttempt: (report) => {
         recordMetrics(metrics, report);
+        timings.record(report.subscription.id, report.subscription.recipientUrl, report.durationMs);
         attemptFeed.emit('attempt', toAttemptEvent(report));
       },
     };
@@ -195,6 +199,15 @@ export async function createApp(options: AppOptions): Promise<App> {
         };
       },
       health: () => checkHealth({ store, transport, settings, search }),
+      overview: async () => {
+        const [activity, trigger, retry, services] = await Promise.all([
+          readActivity(store.db, new Date(Date.now() - 3_600_000)),
+          transport.depth('event.trigger').catch(() => -1),
+          transport.depth('event.failover.retry').catch(() => -1),
+          checkHealth({ store, transport, settings, search }),
+        ]);
+        return { ...activity, queueDepth: { trigger, retry }, slowest: timings.slowest(5), services };
+      },
       onAttempt: (listener) => {
         attemptFeed.on('attempt', listener);
         return () => attemptFeed.off('attempt', listener);

@@ -20,6 +20,8 @@ export interface ApiDependencies {
   publish(eventName: string, args: Record<string, unknown>, storeId: StoreId): Promise<void>;
   /** Lucene search over the delivery log; throws AsyncEventsError('QUERY_SYNTAX') with a position. */
   search(query: string, page: { size: number; from: number }): Promise<SearchPage>;
+  /** The console's overview of the last hour. */
+  overview(): Promise<Overview>;
   /** State of every backing service for /readyz, doctor and the console. */
   health(): Promise<readonly ServiceHealth[]>;
   /** Subscribe to delivery attempts as they are logged (live feed); returns an unsubscribe function. */
@@ -41,6 +43,15 @@ export interface SearchHit {
   readonly subscriptionId: number;
   readonly recipientUrl: string;
   readonly responseData: string;
+}
+
+export interface Overview {
+  readonly perMinute: readonly { minute: string; delivered: number; failed: number; retried: number }[];
+  readonly queueDepth: { readonly trigger: number; readonly retry: number };
+  readonly deadLettered: number;
+  readonly slowest: readonly { subscriptionId: number; recipientUrl: string; p95Ms: number }[];
+  readonly mostFailing: readonly { subscriptionId: number; recipientUrl: string; failures: number }[];
+  readonly services: readonly ServiceHealth[];
 }
 
 export interface ServiceHealth {

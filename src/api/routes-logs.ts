@@ -228,6 +228,33 @@ export function logRoutes(options: LogRoutesOptions = {}): AnyRoute[] {
     }),
     defineRoute({
       method: 'GET',
+      path: '/V1/async_events/overview',
+      summary: 'The last hour at a glance: deliveries per minute, queue depth, dead letters, slowest and most failing subscriptions, services',
+      origin: 'async-events',
+      params: z.strictObject({}),
+      query: z.strictObject({}),
+      response: z.strictObject({
+        perMinute: z.array(z.strictObject({ minute: z.string(), delivered: z.number().int(), failed: z.number().int(), retried: z.number().int() })),
+        queueDepth: z.strictObject({ trigger: z.number().int(), retry: z.number().int() }),
+        deadLettered: z.number().int(),
+        slowest: z.array(z.strictObject({ subscriptionId: z.number().int(), recipientUrl: z.string(), p95Ms: z.number() })),
+        mostFailing: z.array(z.strictObject({ subscriptionId: z.number().int(), recipientUrl: z.string(), failures: z.number().int() })),
+        services: z.array(z.strictObject({ name: z.string(), up: z.boolean(), detail: z.string() })),
+      }),
+      async handler({ deps }) {
+        const overview = await deps.overview();
+        return {
+          perMinute: [...overview.perMinute],
+          queueDepth: { ...overview.queueDepth },
+          deadLettered: overview.deadLettered,
+          slowest: [...overview.slowest],
+          mostFailing: [...overview.mostFailing],
+          services: overview.services.map((s) => ({ name: s.name, up: s.up, detail: s.detail })),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
       path: '/V1/async_events/sinks',
       summary: 'Sinks (subscription metadata values) and whether each is usable now',
       origin: 'async-events',

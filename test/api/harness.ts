@@ -9,6 +9,7 @@ import { createMetrics } from '../../src/api/metrics.ts';
 import { createRoutes } from '../../src/api/routes.ts';
 import { AsyncEventsError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/logger.ts';
+import { readActivity } from '../../src/store/activity.ts';
 import { createStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/store.ts';
 import type { EventDefinition, EventRegistry, StoreId } from '../../src/types.ts';
@@ -74,6 +75,7 @@ export async function startHarness(
     store,
     events: () => events,
     sinks: async () => [{ key: 'http', usable: true }, { key: 'eventbridge', usable: false, reason: 'no AWS credentials' }],
+    overview: async () => ({ ...(await readActivity(store.db, new Date(Date.now() - 3_600_000))), queueDepth: { trigger: 0, retry: 0 }, slowest: [], services: state.health }),
     async replay(uuid) {
       calls.replay.push(uuid);
       const chain = await store.log.chain(uuid);

@@ -73,6 +73,15 @@ describe('the started sidecar', () => {
       return response.status === 200 ? ((await response.json()) as Record<string, unknown>) : undefined;
     });
     expect(JSON.stringify(trace)).toContain(uuid);
+    const overview = (await (await fetch(`${base}/rest/V1/async_events/overview`, { headers: auth })).json()) as {
+      perMinute: { delivered: number }[];
+      slowest: { subscriptionId: number }[];
+      services: { name: string; up: boolean }[];
+      queueDepth: { trigger: number };
+    };
+    expect(overview.perMinute.reduce((sum, m) => sum + m.delivered, 0)).toBe(1);
+    expect(overview.slowest.map((s) => s.subscriptionId)).toEqual([subscription.subscription_id]);
+    expect(overview.services.every((s) => s.up)).toBe(true);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/async_events_deliveries_total\{[^}]*outcome="success"[^}]*\} 1/);
   });

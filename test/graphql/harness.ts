@@ -87,6 +87,7 @@ export function makeDeps(store: Store): { deps: ApiDependencies; pipeline: Pipel
     logger: silentLogger(),
     store,
     events: () => new Map(EVENTS.map((event) => [event.name, event])),
+    overview: async () => ({ perMinute: [], queueDepth: { trigger: 0, retry: 0 }, deadLettered: 0, slowest: [], mostFailing: [], services: [] }),
     sinks: async () => [
       { key: 'http', usable: true },
       { key: 'eventbridge', usable: false, reason: 'async_events_aws/eventbridge/region is not set' },
