@@ -344,8 +344,13 @@ export async function main(argv: string[]): Promise<void> {
         }
         const total = await app.store.log.count();
         const started = Date.now();
-        const report = await app.search.reindex();
-        process.stderr.write(`[${'#'.repeat(30)}] ${report.indexed}/${total}\n`);
+        const bar = (done: number) => {
+          const filled = total === 0 ? 30 : Math.min(30, Math.round((done / total) * 30));
+          process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(30 - filled)}] ${done}/${total} log rows`);
+        };
+        bar(0);
+        const report = await app.search.reindex(bar);
+        process.stderr.write('\n');
         console.log(`reindexed ${report.indexed} log rows in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       });
     } catch (error) {

@@ -108,7 +108,7 @@ export function createElasticsearchSearch(options: ElasticsearchSearchOptions): 
     return Number.isSafeInteger(value) && value > 0 ? value : 0;
   }
 
-  async function index(): Promise<IndexReport> {
+  async function index(onProgress?: (done: number) => void): Promise<IndexReport> {
     let cursor = await readCursor();
     let indexed = 0;
     let rejected = 0;
@@ -161,6 +161,7 @@ export function createElasticsearchSearch(options: ElasticsearchSearchOptions): 
         cursor = lastDone;
         await store.configValues.set(ES_CURSOR_PATH, String(cursor));
       }
+      onProgress?.(indexed + rejected);
       if (lastDone < (rows[rows.length - 1]?.logId ?? cursor)) {
         throw new AsyncEventsError('SEARCH_UNAVAILABLE', `Elasticsearch at ${options.url} is busy; indexing resumes after log_id ${cursor}`, { url: options.url, cursor });
       }
@@ -170,7 +171,7 @@ export function createElasticsearchSearch(options: ElasticsearchSearchOptions): 
     return { indexed, rejected, cursor };
   }
 
-  async function reindex(): Promise<IndexReport> {
+  async function reindex(onProgress?: (done: number) => void): Promise<IndexReport> {
     try {
       const existing = await client.indices.get({ index: searchPattern, ignore_unavailable: true, allow_no_indices: true });
       const names = Object.keys(existing);
@@ -181,7 +182,7 @@ export function createElasticsearchSearch(options: ElasticsearchSearchOptions): 
     }
     knownAliases.clear();
     await store.configValues.set(ES_CURSOR_PATH, '0');
-    return index();
+    return index(onProgress);
   }
 
   return {

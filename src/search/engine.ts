@@ -40,9 +40,9 @@ export interface SearchEngine {
   /** Throws AsyncEventsError QUERY_SYNTAX (with details.position) for a query it cannot read. */
   search(query: string, page: SearchPage): Promise<SearchResult>;
   /** Brings the index up to date with the log (Elasticsearch); the built-in engine has nothing to do. */
-  index?(): Promise<IndexReport>;
+  index?(onProgress?: (done: number) => void): Promise<IndexReport>;
   /** Rebuilds the index from the whole log. */
-  reindex?(): Promise<IndexReport>;
+  reindex?(onProgress?: (done: number) => void): Promise<IndexReport>;
   close(): Promise<void>;
 }
 

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMagentoStandin, type MagentoStandin } from '../../examples/magento-standin/server.ts';
+import { startFakeElasticsearch } from '../search/support/fake-elasticsearch.ts';
 import { MAGENTO_TOKEN, REPO_ROOT, startReceiver, startSidecar, waitFor, type TestSidecar } from '../support/sidecar.ts';
 
 /* The `async-events` command as a user runs it: a real process, real exit codes, output on stdout/stderr. */
@@ -148,6 +149,21 @@ describe('async-events search and replay against a delivery log', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/\^/);
     expect(result.stderr).toMatch(/position/);
+  });
+
+  it('reindex rebuilds the Elasticsearch index with a progress bar (against a wire-compatible stand-in)', async () => {
+    const elasticsearch = await startFakeElasticsearch();
+    try {
+      const result = await cli(['reindex'], { ...sidecar.env, ASYNC_EVENTS_ELASTICSEARCH: elasticsearch.url });
+      expect(result.code).toBe(0);
+      expect(result.stderr).toMatch(/\[#{30}\] 1\/1 log rows/);
+      expect(result.stdout).toMatch(/reindexed 1 log rows/);
+      const document = [...elasticsearch.documents.values()][0];
+      expect(document?.index).toMatch(/^magento2_async_event_sales\.order\.created/);
+      expect(document?.document).toMatchObject({ uuid, event_name: 'sales.order.created', success: true });
+    } finally {
+      await elasticsearch.close();
+    }
   });
 
   it('replay starts a new chain under the same UUID', async () => {
