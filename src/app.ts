@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ApiDependencies, AttemptEvent, Authenticator, ServiceHealth } from './api/dependencies.ts';
 import { createApiTokenAuth, createCompositeAuth, createIntegrationAuth } from './api/auth.ts';
@@ -106,6 +107,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     // Creating what is missing is idempotent and never touches data, so every start may do it.
     await store.migrate();
     const encryptor = createEncryptor(cryptKeys);
+    const chainSalt = await installationSalt(store);
     const adminConfig = createAdminConfig(store.configValues, settings.systemOverrides, { logger });
 
     // queue: RabbitMQ when configured, else Magento's database queue on the same database
@@ -252,7 +254,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         for (const name of names) {
           const handler =
             name === 'event.trigger.consumer'
-              ? createTriggerHandler({ ...attempts, events, callback, store, logger: attempts.logger })
+              ? createTriggerHandler({ ...attempts, events, callback, store, logger: attempts.logger, chainSalt })
               : createRetryHandler(attempts);
           consumers.push(await startConsumer(name, { transport, handler, prefetch, logger }));
         }
@@ -298,6 +300,17 @@ export async function loadRoutes(modules: readonly MagentoModule[], registry: Ev
     file: '(generated bridge module)/etc/webapi.xml',
   }));
   return bridgeRoutes.length === 0 ? magentoRoutes : indexWebapiRoutes([...magentoRoutes.all(), ...bridgeRoutes]);
+}
+
+const SALT_PATH = 'async_events/sidecar/chain_salt';
+
+/** A random value per installation, kept in core_config_data so every replica and restart shares it. */
+async function installationSalt(store: Store): Promise<string> {
+  const existing = await store.configValues.get(SALT_PATH);
+  if (existing) return existing;
+  await store.configValues.set(SALT_PATH, randomBytes(16).toString('hex'));
+  // Replicas starting together may both write: read back so all use the value that stayed.
+  return (await store.configValues.get(SALT_PATH)) ?? '';
 }
 
 function unconfiguredCallback(): MagentoCallback {

@@ -8,9 +8,11 @@ const CHAIN_NAMESPACE = Buffer.from('6f1c2a4e9b7d4c1e8a3f5d2b7c9e0a41', 'hex');
  * so a message redelivered after a crash continues the same chains instead of starting new ones: every UUID then
  * ends with a success row, and receivers can deduplicate on `webhook-id`.
  */
-export function chainUuid(messageId: string | undefined, subscriptionId: number): string {
+export function chainUuid(messageId: string | undefined, subscriptionId: number, installationSalt = ''): string {
   if (!messageId) return randomUUID();
-  const hash = createHash('sha1').update(CHAIN_NAMESPACE).update(`${messageId}#${subscriptionId}`).digest();
+  // The salt is random per installation: database-queue message ids (1, 2, 3…) repeat across installs, and the
+  // same UUID reaching one receiver from staging and production must not make it drop a delivery as a duplicate.
+  const hash = createHash('sha1').update(CHAIN_NAMESPACE).update(`${installationSalt}#${messageId}#${subscriptionId}`).digest();
   hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x50; // version 5
   hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80; // RFC 4122 variant
   const hex = hash.subarray(0, 16).toString('hex');

@@ -13,6 +13,8 @@ export interface TriggerHandlerContext extends AttemptContext {
   readonly callback: MagentoCallback;
   readonly store: Store;
   readonly logger: Logger;
+  /** Random per installation, mixed into chain UUIDs (see chain-id.ts). */
+  readonly chainSalt: string;
 }
 
 /**
@@ -48,7 +50,7 @@ export function createTriggerHandler(ctx: TriggerHandlerContext): MessageHandler
     // A redelivered message resumes its own chains: those already past their first attempt are left alone.
     const pending = [];
     for (const subscription of subscriptions) {
-      const uuid = chainUuid(delivery.messageId, subscription.id);
+      const uuid = chainUuid(delivery.messageId, subscription.id, ctx.chainSalt);
       const chain = delivery.redelivered ? await ctx.store.log.chain(uuid) : undefined;
       if (chain && chain.status !== 'pending') continue;
       pending.push({ subscription, uuid });

@@ -26,6 +26,10 @@ describe('chain uuid', () => {
     expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
+  it('differs between installations for the same message id', () => {
+    expect(chainUuid('1', 1, 'salt-of-staging')).not.toBe(chainUuid('1', 1, 'salt-of-production'));
+  });
+
   it('is random without a message id', () => {
     expect(chainUuid(undefined, 1)).not.toBe(chainUuid(undefined, 1));
   });
