@@ -15,9 +15,17 @@ export class PhpJsonError extends Error {
   }
 }
 
-export function phpJsonEncode(value: unknown): string {
+export interface PhpJsonOptions {
+  /**
+   * Treat objects as the PHP arrays they were on the publishing side: keys 0..n-1 in order make a JSON list, and an
+   * empty one is `[]` (the named arguments of a trigger message, the fields of a retry message).
+   */
+  readonly phpArrays?: boolean;
+}
+
+export function phpJsonEncode(value: unknown, options: PhpJsonOptions = {}): string {
   const out: string[] = [];
-  encodeValue(value, out, '$');
+  encodeValue(value, out, '$', options.phpArrays === true);
   return out.join('');
 }
 
@@ -85,8 +93,8 @@ function phpFloat(value: number): string {
   return `${sign}${digits.slice(0, decpt)}.${digits.slice(decpt)}`;
 }
 
-function encodeValue(value: unknown, out: string[], path: string): void {
-  if (value === null) {
+function encodeValue(value: unknown, out: string[], path: string, phpArrays: boolean): void {
+  if (value === null || value === undefined) {
     out.push('null');
     return;
   }
@@ -118,19 +126,26 @@ function encodeValue(value: unknown, out: string[], path: string): void {
     out.push('[');
     value.forEach((item: unknown, index) => {
       if (index > 0) out.push(',');
-      encodeValue(item === undefined ? null : item, out, `${path}[${index}]`);
+      encodeValue(item === undefined ? null : item, out, `${path}[${index}]`, phpArrays);
     });
     out.push(']');
     return;
   }
-  out.push('{');
-  let first = true;
-  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-    if (item === undefined) continue;
-    if (!first) out.push(',');
-    first = false;
-    out.push(phpEscapeString(key), ':');
-    encodeValue(item, out, `${path}.${key}`);
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, item]) => item !== undefined);
+  if (phpArrays && entries.every(([key], index) => key === String(index))) {
+    encodeValue(
+      entries.map(([, item]) => item),
+      out,
+      path,
+      phpArrays,
+    );
+    return;
   }
+  out.push('{');
+  entries.forEach(([key, item], index) => {
+    if (index > 0) out.push(',');
+    out.push(phpEscapeString(key), ':');
+    encodeValue(item, out, `${path}.${key}`, phpArrays);
+  });
   out.push('}');
 }
