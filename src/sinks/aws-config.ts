@@ -131,3 +131,18 @@ export async function requireRegion(client: { config: { region: () => Promise<st
   }
   return region;
 }
+
+/** What every AWS client of ours is built with: the connection's region and keys, one attempt, hard timeouts. */
+export function awsClientSettings(connection: AwsConnection, options: { endpoint?: string; connectionTimeoutMs?: number; requestTimeoutMs?: number }) {
+  return {
+    ...(connection.region !== undefined ? { region: connection.region } : {}),
+    ...(connection.accessKeyId !== undefined && connection.secretAccessKey !== undefined
+      ? { credentials: { accessKeyId: connection.accessKeyId, secretAccessKey: connection.secretAccessKey } }
+      : {}),
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    // Our chain does the backoff; SDK retries would multiply attempts and hide them from the log.
+    maxAttempts: 1,
+    // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes.
+    requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 5000, requestTimeout: options.requestTimeoutMs ?? 15_000, throwOnRequestTimeout: true },
+  };
+}

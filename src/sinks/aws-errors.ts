@@ -1,3 +1,5 @@
+import { AsyncEventsError, isAsyncEventsError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 import type { DeliveryOutcome } from '../types.ts';
 import { type AwsConfigPaths, missingCredentialsReason } from './aws-config.ts';
 import { truncateUtf8 } from './http.ts';
@@ -98,4 +100,20 @@ function isNetworkError(error: unknown): boolean {
 
 export function final(message: string): DeliveryOutcome {
   return { success: false, retryable: false, responseData: truncateUtf8(message) };
+}
+
+/**
+ * The outcome of an AWS delivery that threw: an abort during shutdown propagates, missing configuration is a final
+ * failure naming the path to set, anything else is classified by `outcomeForAwsError`.
+ */
+export function outcomeForAwsThrow(
+  error: unknown,
+  context: { readonly signal?: AbortSignal; readonly subscriptionId: number; readonly uuid: string; readonly logger: Logger; readonly paths: AwsConfigPaths; readonly service: string },
+): DeliveryOutcome {
+  if (context.signal?.aborted) {
+    throw new AsyncEventsError('SHUTTING_DOWN', `delivery to subscription ${context.subscriptionId} aborted`, {}, { cause: error });
+  }
+  if (isAsyncEventsError(error, 'SINK_NOT_CONFIGURED')) return final(error.message);
+  context.logger.debug({ subscriptionId: context.subscriptionId, uuid: context.uuid, err: error }, `${context.service} delivery failed`);
+  return outcomeForAwsError(error, context.paths, context.service);
 }

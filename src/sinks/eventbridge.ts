@@ -3,8 +3,8 @@ import { AsyncEventsError, isAsyncEventsError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { DeliveryOutcome } from '../types.ts';
 import { createAwsClientCache } from './aws-client-cache.ts';
-import { type AwsConnection, awsConfigPaths, type ConfigGetter, type Decrypt, defaultChainSource, missingCredentialsReason, readAwsConnection, requireRegion } from './aws-config.ts';
-import { final, outcomeForAwsError } from './aws-errors.ts';
+import { type AwsConnection, awsClientSettings, awsConfigPaths, type ConfigGetter, type Decrypt, defaultChainSource, missingCredentialsReason, readAwsConnection, requireRegion } from './aws-config.ts';
+import { final, outcomeForAwsThrow } from './aws-errors.ts';
 import { truncateUtf8 } from './http.ts';
 import { cloudEventBody } from './payload.ts';
 import type { DeliveryAttemptRequest, Sink } from './sink.ts';
@@ -38,17 +38,7 @@ export function createEventBridgeSink(options: EventBridgeSinkOptions): Sink {
   const logger = options.logger.child({ sink: 'eventbridge' });
   const createClient = options.createClient ?? ((config: EventBridgeClientConfig) => new EventBridgeClient(config));
   const clients = createAwsClientCache((connection: AwsConnection) =>
-    createClient({
-      ...(connection.region !== undefined ? { region: connection.region } : {}),
-      ...(connection.accessKeyId !== undefined && connection.secretAccessKey !== undefined
-        ? { credentials: { accessKeyId: connection.accessKeyId, secretAccessKey: connection.secretAccessKey } }
-        : {}),
-      ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
-      // Our chain does the backoff; SDK retries would multiply attempts and hide them from the log.
-      maxAttempts: 1,
-      // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes.
-      requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 5000, requestTimeout: options.requestTimeoutMs ?? 15_000, throwOnRequestTimeout: true },
-    }),
+    createClient({ ...awsClientSettings(connection, options) }),
   );
 
   async function eventSource(): Promise<string> {
@@ -99,12 +89,7 @@ export function createEventBridgeSink(options: EventBridgeSinkOptions): Sink {
         return outcomeForPutEvents(response);
       });
     } catch (error) {
-      if (attempt.signal?.aborted) {
-        throw new AsyncEventsError('SHUTTING_DOWN', `delivery to subscription ${subscription.id} aborted`, {}, { cause: error });
-      }
-      if (isAsyncEventsError(error, 'SINK_NOT_CONFIGURED')) return final(error.message);
-      logger.debug({ subscriptionId: subscription.id, uuid: payload.uuid, err: error }, 'eventbridge delivery failed');
-      return outcomeForAwsError(error, EVENTBRIDGE_PATHS, 'EventBridge');
+      return outcomeForAwsThrow(error, { ...(attempt.signal ? { signal: attempt.signal } : {}), subscriptionId: subscription.id, uuid: payload.uuid, logger, paths: EVENTBRIDGE_PATHS, service: 'EventBridge' });
     }
   }
 

@@ -1,10 +1,10 @@
 import { SendMessageCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
-import { AsyncEventsError, isAsyncEventsError } from '../errors.ts';
+import { isAsyncEventsError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { DeliveryOutcome } from '../types.ts';
 import { createAwsClientCache } from './aws-client-cache.ts';
-import { type AwsConnection, awsConfigPaths, type ConfigGetter, type Decrypt, defaultChainSource, missingCredentialsReason, readAwsConnection, requireRegion } from './aws-config.ts';
-import { final, outcomeForAwsError } from './aws-errors.ts';
+import { type AwsConnection, awsClientSettings, awsConfigPaths, type ConfigGetter, type Decrypt, defaultChainSource, missingCredentialsReason, readAwsConnection, requireRegion } from './aws-config.ts';
+import { final, outcomeForAwsThrow } from './aws-errors.ts';
 import { truncateUtf8 } from './http.ts';
 import { cloudEventBody } from './payload.ts';
 import type { DeliveryAttemptRequest, Sink } from './sink.ts';
@@ -35,18 +35,7 @@ export function createSqsSink(options: SqsSinkOptions): Sink {
   const logger = options.logger.child({ sink: 'sqs' });
   const createClient = options.createClient ?? ((config: SQSClientConfig) => new SQSClient(config));
   const clients = createAwsClientCache((connection: AwsConnection) =>
-    createClient({
-      ...(connection.region !== undefined ? { region: connection.region } : {}),
-      ...(connection.accessKeyId !== undefined && connection.secretAccessKey !== undefined
-        ? { credentials: { accessKeyId: connection.accessKeyId, secretAccessKey: connection.secretAccessKey } }
-        : {}),
-      ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
-      useQueueUrlAsEndpoint: false,
-      // Our chain does the backoff; SDK retries would multiply attempts and hide them from the log.
-      maxAttempts: 1,
-      // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes.
-      requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 5000, requestTimeout: options.requestTimeoutMs ?? 15_000, throwOnRequestTimeout: true },
-    }),
+    createClient({ ...awsClientSettings(connection, options), useQueueUrlAsEndpoint: false }),
   );
 
   async function deliver(attempt: DeliveryAttemptRequest): Promise<DeliveryOutcome> {
@@ -67,12 +56,7 @@ export function createSqsSink(options: SqsSinkOptions): Sink {
         };
       });
     } catch (error) {
-      if (attempt.signal?.aborted) {
-        throw new AsyncEventsError('SHUTTING_DOWN', `delivery to subscription ${subscription.id} aborted`, {}, { cause: error });
-      }
-      if (isAsyncEventsError(error, 'SINK_NOT_CONFIGURED')) return final(error.message);
-      logger.debug({ subscriptionId: subscription.id, uuid: payload.uuid, err: error }, 'sqs delivery failed');
-      return outcomeForAwsError(error, SQS_PATHS, 'SQS');
+      return outcomeForAwsThrow(error, { ...(attempt.signal ? { signal: attempt.signal } : {}), subscriptionId: subscription.id, uuid: payload.uuid, logger, paths: SQS_PATHS, service: 'SQS' });
     }
   }
 
