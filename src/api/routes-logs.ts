@@ -256,13 +256,17 @@ export function logRoutes(options: LogRoutesOptions = {}): AnyRoute[] {
     defineRoute({
       method: 'GET',
       path: '/V1/async_events/sinks',
-      summary: 'Sinks (subscription metadata values) and whether each is usable now',
+      summary: 'Sinks (subscription metadata values) usable now; with all=1 also the unusable ones and why',
       origin: 'async-events',
       params: z.strictObject({}),
-      query: z.strictObject({}),
+      query: z.strictObject({ all: z.enum(['0', '1', 'true', 'false']).optional() }),
       response: z.array(z.strictObject({ key: z.string(), usable: z.boolean(), reason: z.string().optional() })),
-      async handler({ deps }) {
-        return (await deps.sinks()).map((s) => ({ key: s.key, usable: s.usable, ...(s.reason !== undefined ? { reason: s.reason } : {}) }));
+      async handler({ query, deps }) {
+        // A sink that cannot deliver (e.g. EventBridge without credentials) is not offered unless asked for.
+        const all = query.all === '1' || query.all === 'true';
+        return (await deps.sinks())
+          .filter((s) => all || s.usable)
+          .map((s) => ({ key: s.key, usable: s.usable, ...(s.reason !== undefined ? { reason: s.reason } : {}) }));
       },
     }),
     defineRoute({

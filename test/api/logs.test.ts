@@ -108,10 +108,12 @@ describe('REST delivery log and operations', () => {
     expect(h.calls.publish.at(-1)).toEqual({ eventName: 'example.event', args: { a: [1] }, storeId: '0' });
   });
 
-  it('GET /V1/async_events/sinks lists sinks and their usability', async () => {
+  it('GET /V1/async_events/sinks offers the usable sinks; all=1 lists the others with the reason', async () => {
     const res = await h.request('GET', '/rest/V1/async_events/sinks');
     expect(res.status).toBe(200);
-    expect(res.json).toEqual([{ key: 'http', usable: true }, { key: 'eventbridge', usable: false, reason: 'no AWS credentials' }]);
+    expect(res.json).toEqual([{ key: 'http', usable: true }]);
+    const all = await h.request('GET', '/rest/V1/async_events/sinks?all=1');
+    expect(all.json).toEqual([{ key: 'http', usable: true }, { key: 'eventbridge', usable: false, reason: 'no AWS credentials' }]);
   });
 
   it('GET /V1/async_events/parked lists parked messages with their reason', async () => {

@@ -41,7 +41,9 @@ describe('the started sidecar', () => {
   });
 
   it('lists the sinks, offering AWS sinks only as unusable until configured', async () => {
-    const response = await fetch(`${base}/rest/V1/async_events/sinks`, { headers: auth });
+    const offered = (await (await fetch(`${base}/rest/V1/async_events/sinks`, { headers: auth })).json()) as { key: string }[];
+    expect(offered.map((s) => s.key)).toEqual(['http']);
+    const response = await fetch(`${base}/rest/V1/async_events/sinks?all=1`, { headers: auth });
     expect(response.status).toBe(200);
     const sinks = (await response.json()) as { key: string; usable: boolean; reason?: string }[];
     expect(sinks.find((s) => s.key === 'http')).toMatchObject({ usable: true });

@@ -64,7 +64,9 @@ export function subscriptionFormPage(main, { args, navigate }) {
     const sinks = catalog.sinks ?? [];
     const sinkValue = currentSink ?? (sinks.some((s) => s.key === 'http') ? 'http' : sinks[0]?.key ?? '');
     const sinkControl = h('select', { id: ids.sink, name: 'metadata', required: true, value: sinkValue },
+      // Only usable sinks are offered; a subscription's current sink stays selectable even when it is not.
       (currentSink && !sinks.some((s) => s.key === currentSink) ? [{ key: currentSink, usable: false, reason: 'unknown to this sidecar' }, ...sinks] : sinks)
+        .filter((s) => s.usable || s.key === currentSink)
         .map((s) => h('option', { value: s.key }, s.usable ? s.key : `${s.key} (not usable now${s.reason ? `: ${s.reason}` : ''})`)));
     const initialSink = sinkControl.value;
     const storeControl = h('input', { id: ids.store, name: 'store_id', type: 'number', min: 0, max: 65535, step: 1, required: true, value: String(current?.store_id ?? 0) });
