@@ -4,7 +4,7 @@ import type { Database } from '../store/schema.ts';
 import type { LogRowWithEvent } from '../store/store.ts';
 import { LOG_ROW_COLUMNS, selectLogRows, toLogRow, type RawLogRow } from './log-rows.ts';
 import { parseQuery } from './query.ts';
-import { searchCondition, type SqlDialect } from './sql.ts';
+import { searchCondition, type SqlDialect, type SqlFlavor } from './sql.ts';
 
 /*
  * Searching the delivery log with Lucene syntax: the built-in engine (SQL on the store's own tables, no extra
@@ -61,11 +61,19 @@ export function checkPage(page: SearchPage): { size: number; from: number; befor
 
 export function createBuiltinSearch(options: { db: Kysely<Database>; dialect: SqlDialect }): SearchEngine {
   const { db, dialect } = options;
+  let flavor: Promise<SqlFlavor> | undefined;
+  const flavorOf = (): Promise<SqlFlavor> =>
+    (flavor ??= dialect === 'sqlite'
+      ? Promise.resolve('sqlite')
+      : sql<{ v: string }>`SELECT VERSION() AS v`.execute(db).then(
+          (result) => (/mariadb/i.test(result.rows[0]?.v ?? '') ? 'mariadb' : 'mysql'),
+          () => ((flavor = undefined), 'mysql'),
+        ));
   return {
     kind: 'builtin',
     async search(query, page) {
       const { size, from, beforeLogId } = checkPage(page);
-      const condition = searchCondition(parseQuery(query), dialect);
+      const condition = searchCondition(parseQuery(query), await flavorOf());
       const counted = await selectLogRows(db)
         .select(sql<number | string>`COUNT(*)`.as('total'))
         .where(condition)

@@ -18,14 +18,16 @@ import type { Bound, PatternPart, SearchQuery } from './query.ts';
  */
 
 export type SqlDialect = 'mysql' | 'sqlite';
+/** The dialect, told apart further where servers differ: MariaDB's JSON functions need no validity guard. */
+export type SqlFlavor = SqlDialect | 'mariadb';
 
 type Condition = RawBuilder<SqlBool>;
 
 /** LIKE escape character; `!` needs no quoting in either dialect's string literals. */
 const ESCAPE = '!';
 
-export function searchCondition(query: SearchQuery, dialect: SqlDialect): Condition {
-  const columns = dialect === 'mysql' ? mysqlColumns : sqliteColumns;
+export function searchCondition(query: SearchQuery, dialect: SqlFlavor): Condition {
+  const columns = dialect === 'sqlite' ? sqliteColumns : dialect === 'mariadb' ? mariadbColumns : mysqlColumns;
 
   const translate = (node: SearchQuery): Condition => {
     switch (node.kind) {
@@ -176,21 +178,29 @@ const sqliteColumns: DialectColumns = {
   folded: (value) => sql`lower(${value})`,
 };
 
+// MySQL 8 raises an error for JSON functions on text that is not JSON, so the document is guarded; MariaDB returns
+// NULL (with a warning) instead, and the guard would cost it 40 % of a data.* query (414 → 252 ms over 100k rows).
 const mysqlDocument = sql`(CASE WHEN JSON_VALID(CONVERT(l.serialized_data USING utf8mb4)) THEN CONVERT(l.serialized_data USING utf8mb4) END)`;
+const mariadbDocument = sql`CONVERT(l.serialized_data USING utf8mb4)`;
 
-const mysqlColumns: DialectColumns = {
-  keyword: (name) => (name === 'uuid' ? sql`CONVERT(l.uuid USING utf8mb4) COLLATE utf8mb4_bin` : sql`CONVERT(s.event_name USING utf8mb4) COLLATE utf8mb4_bin`),
-  caseSensitiveLike: (target, pattern) => sql<SqlBool>`${target} LIKE ${likePattern(pattern)} ESCAPE '!'`,
-  created: () => sql`l.created`,
-  createdText: () => sql`DATE_FORMAT(l.created, '%Y-%m-%d %H:%i:%s')`,
-  rawText: () => sql`CONVERT(l.serialized_data USING utf8mb4)`,
-  dataText: (path) => sql`NULLIF(JSON_UNQUOTE(JSON_EXTRACT(${mysqlDocument}, ${jsonPath(path)})), 'null')`,
-  dataNumber: (path) => sql`JSON_EXTRACT(${mysqlDocument}, ${jsonPath(path)})`,
-  isNumber: (path) => sql<SqlBool>`COALESCE(JSON_TYPE(JSON_EXTRACT(${mysqlDocument}, ${jsonPath(path)})) IN ('INTEGER', 'UNSIGNED INTEGER', 'DOUBLE', 'DECIMAL'), 0)`,
-  hasValue: (path) => sql<SqlBool>`COALESCE(JSON_TYPE(JSON_EXTRACT(${mysqlDocument}, ${jsonPath(path)})), 'NULL') <> 'NULL'`,
-  // utf8mb4_bin after folding: case-insensitive through LOWER, but never accent-insensitive as *_ci would be.
-  folded: (value) => sql`LOWER(${value}) COLLATE utf8mb4_bin`,
-};
+const mysqlColumns: DialectColumns = mysqlFamilyColumns(mysqlDocument);
+const mariadbColumns: DialectColumns = mysqlFamilyColumns(mariadbDocument);
+
+function mysqlFamilyColumns(document: RawBuilder<unknown>): DialectColumns {
+  return {
+    keyword: (name) => (name === 'uuid' ? sql`CONVERT(l.uuid USING utf8mb4) COLLATE utf8mb4_bin` : sql`CONVERT(s.event_name USING utf8mb4) COLLATE utf8mb4_bin`),
+    caseSensitiveLike: (target, pattern) => sql<SqlBool>`${target} LIKE ${likePattern(pattern)} ESCAPE '!'`,
+    created: () => sql`l.created`,
+    createdText: () => sql`DATE_FORMAT(l.created, '%Y-%m-%d %H:%i:%s')`,
+    rawText: () => sql`CONVERT(l.serialized_data USING utf8mb4)`,
+    dataText: (path) => sql`NULLIF(JSON_UNQUOTE(JSON_EXTRACT(${document}, ${jsonPath(path)})), 'null')`,
+    dataNumber: (path) => sql`JSON_EXTRACT(${document}, ${jsonPath(path)})`,
+    isNumber: (path) => sql<SqlBool>`COALESCE(JSON_TYPE(JSON_EXTRACT(${document}, ${jsonPath(path)})) IN ('INTEGER', 'UNSIGNED INTEGER', 'DOUBLE', 'DECIMAL'), 0)`,
+    hasValue: (path) => sql<SqlBool>`COALESCE(JSON_TYPE(JSON_EXTRACT(${document}, ${jsonPath(path)})), 'NULL') <> 'NULL'`,
+    // utf8mb4_bin after folding: case-insensitive through LOWER, but never accent-insensitive as *_ci would be.
+    folded: (value) => sql`LOWER(${value}) COLLATE utf8mb4_bin`,
+  };
+}
 
 export function likePattern(pattern: readonly PatternPart[]): string {
   return pattern
