@@ -135,62 +135,62 @@ export function createSubscriptionRepository(
   };
 
   async function readActive(eventName: string, storeId: number): Promise<Subscription[]> {
-      let query = db
-        .selectFrom('async_event_subscriber')
-        .selectAll()
-        .where('status', '=', 1)
-        // Event names are case-sensitive; MySQL's utf8mb4_unicode_ci would match 'Sales.Order.Created' too.
-        .where(dialect === 'mysql' ? sql<boolean>`CAST(${sql.ref('event_name')} AS BINARY) = CAST(${eventName} AS BINARY)` : sql<boolean>`${sql.ref('event_name')} = ${eventName}`);
-      if (storeId !== 0) query = query.where('store_id', 'in', [storeId, 0]);
-      const rows = await query.orderBy('subscription_id', 'asc').execute();
-      return rows.map((row) => toSubscription(row, encryptor));
+    let query = db
+      .selectFrom('async_event_subscriber')
+      .selectAll()
+      .where('status', '=', 1)
+      // Event names are case-sensitive; MySQL's utf8mb4_unicode_ci would match 'Sales.Order.Created' too.
+      .where(dialect === 'mysql' ? sql<boolean>`CAST(${sql.ref('event_name')} AS BINARY) = CAST(${eventName} AS BINARY)` : sql<boolean>`${sql.ref('event_name')} = ${eventName}`);
+    if (storeId !== 0) query = query.where('store_id', 'in', [storeId, 0]);
+    const rows = await query.orderBy('subscription_id', 'asc').execute();
+    return rows.map((row) => toSubscription(row, encryptor));
   }
 
   async function create(input: NewSubscription): Promise<Subscription> {
-      const values = {
-        event_name: checkText('event_name', input.eventName, true),
-        recipient_url: checkText('recipient_url', input.recipientUrl, true),
-        verification_token: encryptToken(input.verificationToken),
-        metadata: checkText('metadata', input.metadata, true),
-        store_id: checkStoreId(input.storeId ?? 0),
-        status: input.active === false ? 0 : 1,
-        subscribed_at: nowDbDateTime(),
-      };
-      const result = await db.insertInto('async_event_subscriber').values(values).executeTakeFirstOrThrow();
-      const id = Number(result.insertId);
-      const created = await get(id);
-      if (!created) throw new AsyncEventsError('STORE_UNAVAILABLE', `subscription ${id} vanished right after insert`, { id });
-      return created;
+    const values = {
+      event_name: checkText('event_name', input.eventName, true),
+      recipient_url: checkText('recipient_url', input.recipientUrl, true),
+      verification_token: encryptToken(input.verificationToken),
+      metadata: checkText('metadata', input.metadata, true),
+      store_id: checkStoreId(input.storeId ?? 0),
+      status: input.active === false ? 0 : 1,
+      subscribed_at: nowDbDateTime(),
+    };
+    const result = await db.insertInto('async_event_subscriber').values(values).executeTakeFirstOrThrow();
+    const id = Number(result.insertId);
+    const created = await get(id);
+    if (!created) throw new AsyncEventsError('STORE_UNAVAILABLE', `subscription ${id} vanished right after insert`, { id });
+    return created;
   }
 
   async function update(id: number, patch: SubscriptionPatch): Promise<Subscription> {
-      const values: Updateable<AsyncEventSubscriberTable> = {};
-      if (patch.eventName !== undefined) values.event_name = checkText('event_name', patch.eventName, true);
-      if (patch.recipientUrl !== undefined) values.recipient_url = checkText('recipient_url', patch.recipientUrl, true);
-      if (patch.verificationToken !== undefined) values.verification_token = encryptToken(patch.verificationToken);
-      if (patch.metadata !== undefined) values.metadata = checkText('metadata', patch.metadata, true);
-      if (patch.storeId !== undefined) values.store_id = checkStoreId(patch.storeId);
-      if (patch.active !== undefined) values.status = patch.active ? 1 : 0;
-      if (Object.keys(values).length > 0) {
-        // `modified` is ON UPDATE CURRENT_TIMESTAMP in MySQL; set it here so both databases agree.
-        await db
-          .updateTable('async_event_subscriber')
-          .set({ ...values, modified: nowDbDateTime() })
-          .where('subscription_id', '=', id)
-          .execute();
-      }
-      const updated = await get(id);
-      if (!updated) throw new AsyncEventsError('SUBSCRIPTION_NOT_FOUND', `subscription ${id} does not exist`, { id });
-      return updated;
+    const values: Updateable<AsyncEventSubscriberTable> = {};
+    if (patch.eventName !== undefined) values.event_name = checkText('event_name', patch.eventName, true);
+    if (patch.recipientUrl !== undefined) values.recipient_url = checkText('recipient_url', patch.recipientUrl, true);
+    if (patch.verificationToken !== undefined) values.verification_token = encryptToken(patch.verificationToken);
+    if (patch.metadata !== undefined) values.metadata = checkText('metadata', patch.metadata, true);
+    if (patch.storeId !== undefined) values.store_id = checkStoreId(patch.storeId);
+    if (patch.active !== undefined) values.status = patch.active ? 1 : 0;
+    if (Object.keys(values).length > 0) {
+      // `modified` is ON UPDATE CURRENT_TIMESTAMP in MySQL; set it here so both databases agree.
+      await db
+        .updateTable('async_event_subscriber')
+        .set({ ...values, modified: nowDbDateTime() })
+        .where('subscription_id', '=', id)
+        .execute();
+    }
+    const updated = await get(id);
+    if (!updated) throw new AsyncEventsError('SUBSCRIPTION_NOT_FOUND', `subscription ${id} does not exist`, { id });
+    return updated;
   }
 
   async function remove(id: number): Promise<boolean> {
-      return db.transaction().execute(async (trx) => {
-        // Log rows go with the subscription (foreign key ON DELETE CASCADE); our own rows are removed here.
-        await trx.deleteFrom('async_event_retry').where('subscription_id', '=', id).execute();
-        await trx.deleteFrom('async_event_chain').where('subscription_id', '=', id).execute();
-        const result = await trx.deleteFrom('async_event_subscriber').where('subscription_id', '=', id).executeTakeFirst();
-        return Number(result.numDeletedRows) > 0;
-      });
+    return db.transaction().execute(async (trx) => {
+      // Log rows go with the subscription (foreign key ON DELETE CASCADE); our own rows are removed here.
+      await trx.deleteFrom('async_event_retry').where('subscription_id', '=', id).execute();
+      await trx.deleteFrom('async_event_chain').where('subscription_id', '=', id).execute();
+      const result = await trx.deleteFrom('async_event_subscriber').where('subscription_id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
   }
 }
