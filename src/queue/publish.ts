@@ -52,11 +52,16 @@ function typeName(value: unknown): string {
 
 /** JSON.parse with a reason that names the position, or a MESSAGE_MALFORMED error. */
 function parseJson(text: string, what: string, details: Record<string, unknown>): unknown {
-  const problem = findJsonSyntaxError(text);
-  if (problem) {
-    throw malformed(`${what} is not JSON: ${problem.reason} at position ${problem.position}`, { ...details, position: problem.position });
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    // Only a message that fails is scanned again, for a reason with a reliable position.
+    const problem = findJsonSyntaxError(text);
+    if (problem) {
+      throw malformed(`${what} is not JSON: ${problem.reason} at position ${problem.position}`, { ...details, position: problem.position });
+    }
+    throw malformed(`${what} is not JSON: ${(error as Error).message}`, details);
   }
-  return JSON.parse(text) as unknown;
 }
 
 function storeIdProblem(value: unknown): string | undefined {
