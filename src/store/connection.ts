@@ -12,7 +12,7 @@ import {
   type KyselyPlugin,
   type SqliteDialectConfig,
 } from 'kysely';
-import { createPool, type Pool, type PoolConnection } from 'mysql2';
+import { createPool } from 'mysql2';
 import type { DatabaseSettings } from '../config/settings.ts';
 import { AsyncEventsError } from '../errors.ts';
 import type { Database } from './schema.ts';
@@ -36,31 +36,6 @@ export function describeDatabase(settings: DatabaseSettings): string {
     : `sqlite:${settings.path}`;
 }
 
-/**
- * Kysely sends every query through mysql2's text protocol, which escapes each parameter into the SQL on the client
- * (a delivery's payload is kilobytes of text). Queries with parameters go through prepared statements instead
- * (`execute`, cached per connection by mysql2): the values travel binary, unescaped, and the server parses each
- * statement shape once.
- */
-function preparedStatementPool(pool: Pool): Pool {
-  type Callback = (error: unknown, result?: unknown) => void;
-  const getConnection = pool.getConnection.bind(pool);
-  const patched = new WeakSet<PoolConnection>();
-  pool.getConnection = (callback: (error: NodeJS.ErrnoException | null, connection: PoolConnection) => void) => {
-    getConnection((error, connection) => {
-      if (!error && connection && !patched.has(connection)) {
-        patched.add(connection);
-        const query = connection.query.bind(connection) as (sql: string, values: unknown[], callback: Callback) => unknown;
-        const execute = connection.execute.bind(connection) as (sql: string, values: unknown[], callback: Callback) => unknown;
-        (connection as unknown as { query: typeof query }).query = (sql, values, callback) =>
-          Array.isArray(values) && values.length > 0 ? execute(sql, values, callback) : query(sql, values, callback);
-      }
-      callback(error, connection);
-    });
-  };
-  return pool;
-}
-
 export function openConnection(settings: DatabaseSettings, plugins: KyselyPlugin[]): Connection {
   const location = describeDatabase(settings);
   if (settings.kind === 'mysql') {
@@ -79,7 +54,7 @@ export function openConnection(settings: DatabaseSettings, plugins: KyselyPlugin
       supportBigNumbers: true,
     });
     const dialect = new MysqlDialect({
-      pool: preparedStatementPool(pool),
+      pool,
       // CURRENT_TIMESTAMP defaults and TIMESTAMP columns then give UTC, as Magento stores datetimes.
       onCreateConnection: async (connection) => {
         await connection.executeQuery(CompiledQuery.raw("SET time_zone = '+00:00'"));
