@@ -16,7 +16,7 @@ import { runValidate } from './config/validate-command.ts';
 import { isConsumerName, CONSUMERS, type ConsumerName } from './delivery/consumers.ts';
 import { runDemo } from './demo.ts';
 import { runDoctor } from './doctor.ts';
-import { coerceError, isAsyncEventsError } from './errors.ts';
+import { AsyncEventsError, coerceError, isAsyncEventsError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { onShutdownSignal } from './shutdown.ts';
 import { ensureEmbeddedCryptKey } from './store/crypt-key.ts';
@@ -107,7 +107,12 @@ export async function startServer(settings: Settings, logger: Logger, consumers:
   try {
     http = createHttpServer({ deps: app.deps, port: settings.port, metrics: app.metrics });
     endLiveFeeds = mountGraphqlAndConsole(app.deps, http);
-    await http.listen();
+    await http.listen().catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new AsyncEventsError('SETTING_INVALID', `port ${settings.port} is already in use (another async-events?): stop it or set ASYNC_EVENTS_PORT / --port`, { port: settings.port });
+      }
+      throw error;
+    });
     await app.startConsumers(consumers);
   } catch (error) {
     await http?.close();

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -92,6 +93,19 @@ describe('async-events CLI', () => {
     const result = await cli(['consumer:start', 'event.bogus.consumer'], env);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/event\.trigger\.consumer/);
+  });
+
+  it('start says which port is taken instead of a stack trace (exit 1)', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const result = await cli(['start', '--port', String(port)], env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`port ${port} is already in use`);
+    } finally {
+      blocker.close();
+    }
   });
 
   it('doctor says what is wrong and how to fix it', async () => {
