@@ -146,31 +146,31 @@ export function parseQuery(text: string, options: ParseOptions = {}): SearchQuer
   }
 
   function parseOr(defaultField: SearchField | null): Clause {
-    const first = parseAnd(defaultField);
-    const operands = [first];
-    for (;;) {
-      skipSpace();
-      const operator = binaryOperatorAt(i);
-      if (operator?.op !== 'OR') break;
-      i += operator.size;
-      expectOperand(text.slice(i - operator.size, i));
-      operands.push(parseAnd(defaultField));
-    }
-    return operands.length === 1 ? first : { node: or(operands.map(applyModifier)), modifier: null };
+    return parseChain('OR', parseAnd, or, defaultField);
   }
 
   function parseAnd(defaultField: SearchField | null): Clause {
-    const first = parseUnary(defaultField);
+    return parseChain('AND', parseUnary, and, defaultField);
+  }
+
+  /** Operands joined by one binary operator; the operand parser binds tighter (precedence NOT > AND > OR). */
+  function parseChain(
+    op: 'AND' | 'OR',
+    parseOperand: (defaultField: SearchField | null) => Clause,
+    combine: (nodes: SearchQuery[]) => SearchQuery,
+    defaultField: SearchField | null,
+  ): Clause {
+    const first = parseOperand(defaultField);
     const operands = [first];
     for (;;) {
       skipSpace();
       const operator = binaryOperatorAt(i);
-      if (operator?.op !== 'AND') break;
+      if (operator?.op !== op) break;
       i += operator.size;
       expectOperand(text.slice(i - operator.size, i));
-      operands.push(parseUnary(defaultField));
+      operands.push(parseOperand(defaultField));
     }
-    return operands.length === 1 ? first : { node: and(operands.map(applyModifier)), modifier: null };
+    return operands.length === 1 ? first : { node: combine(operands.map(applyModifier)), modifier: null };
   }
 
   function parseUnary(defaultField: SearchField | null): Clause {
