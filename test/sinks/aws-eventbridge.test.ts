@@ -8,6 +8,7 @@ import type { DeliveryAttemptRequest } from '../../src/sinks/sink.ts';
 import { createEncryptor } from '../../src/store/encryptor.ts';
 import type { EventPayload, Subscription } from '../../src/types.ts';
 import { freePort } from '../support/services.ts';
+import { fakeAdminConfig, isolateAwsEnvironment } from './aws-test-config.ts';
 import { type FakeAwsEndpoint, startFakeAwsEndpoint } from './aws-fake-endpoint.ts';
 
 const REGION = 'eu-central-1';
@@ -34,19 +35,7 @@ const subscription: Subscription = {
 const attempt: DeliveryAttemptRequest = { subscription, payload, format: 'legacy', deathCount: 0 };
 
 /** Live admin config as a map; `decrypt` records what it was asked to decrypt. */
-function adminConfig(values: Record<string, string>) {
-  const store = new Map(Object.entries(values));
-  const decrypted: string[] = [];
-  return {
-    store,
-    decrypted,
-    config: { get: async (path: string) => store.get(path) },
-    decrypt: (value: string) => {
-      decrypted.push(value);
-      return encryptor.decrypt(value);
-    },
-  };
-}
+const adminConfig = (values: Record<string, string>) => fakeAdminConfig(values, encryptor);
 
 function configured(overrides: Record<string, string> = {}) {
   return adminConfig({
@@ -56,16 +45,6 @@ function configured(overrides: Record<string, string> = {}) {
     'async_events_aws/eventbridge/source': 'shop.example.com',
     ...overrides,
   });
-}
-
-/** Keeps the SDK's default chain away from this machine's AWS setup. */
-function isolateAwsEnvironment(): void {
-  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_EVENTBRIDGE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_EC2_METADATA_SERVICE_ENDPOINT']) {
-    vi.stubEnv(name, undefined);
-  }
-  vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent/aws/credentials');
-  vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/aws/config');
-  vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
 }
 
 describe('eventbridge sink with the real SDK against a SigV4-checking endpoint', () => {

@@ -7,6 +7,7 @@ import type { DeliveryAttemptRequest } from '../../src/sinks/sink.ts';
 import { createSqsSink, queueRegionMismatch, type SqsSinkOptions } from '../../src/sinks/sqs.ts';
 import { createEncryptor } from '../../src/store/encryptor.ts';
 import type { EventPayload, Subscription } from '../../src/types.ts';
+import { fakeAdminConfig, isolateAwsEnvironment } from './aws-test-config.ts';
 import { type FakeAwsEndpoint, type Reply, startFakeAwsEndpoint } from './aws-fake-endpoint.ts';
 
 const REGION = 'us-west-2';
@@ -40,19 +41,7 @@ const sqsError = (status: number, type: string, queryCode: string, message: stri
   headers: { 'x-amzn-query-error': `${queryCode};Sender` },
 });
 
-function adminConfig(values: Record<string, string>) {
-  const store = new Map(Object.entries(values));
-  const decrypted: string[] = [];
-  return {
-    store,
-    decrypted,
-    config: { get: async (path: string) => store.get(path) },
-    decrypt: (value: string) => {
-      decrypted.push(value);
-      return encryptor.decrypt(value);
-    },
-  };
-}
+const adminConfig = (values: Record<string, string>) => fakeAdminConfig(values, encryptor);
 
 function configured(overrides: Record<string, string> = {}) {
   return adminConfig({
@@ -61,15 +50,6 @@ function configured(overrides: Record<string, string> = {}) {
     'async_events_aws/sqs/region': REGION,
     ...overrides,
   });
-}
-
-function isolateAwsEnvironment(): void {
-  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_SQS', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_EC2_METADATA_SERVICE_ENDPOINT']) {
-    vi.stubEnv(name, undefined);
-  }
-  vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent/aws/credentials');
-  vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/aws/config');
-  vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
 }
 
 describe('sqs sink with the real SDK against a SigV4-checking endpoint', () => {
