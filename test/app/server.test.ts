@@ -3,6 +3,7 @@ import { startServer } from '../../src/cli.ts';
 import { loadSettings } from '../../src/config/settings.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { startMagentoStandin, type MagentoStandin } from '../../examples/magento-standin/server.ts';
+import { randomQueries } from '../search/support/random-queries.ts';
 import { freePort } from '../support/services.ts';
 import { API_TOKEN, MAGENTO_TOKEN, sidecarEnvironment, startReceiver, waitFor } from '../support/sidecar.ts';
 
@@ -86,6 +87,20 @@ describe('the started sidecar', () => {
     expect(overview.services.every((s) => s.up)).toBe(true);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/async_events_deliveries_total\{[^}]*outcome="success"[^}]*\} 1/);
+  });
+
+  it('answers 2,000 random queries over REST with 200 or a 400 naming the position, never a 500, and changes nothing', async () => {
+    const before = await (await fetch(`${base}/rest/V1/async_events?searchCriteria[pageSize]=1`, { headers: auth })).json();
+    const statuses = new Map<number, number>();
+    for (const query of randomQueries(2000, 7)) {
+      const response = await fetch(`${base}/rest/V1/async_events/logs?query=${encodeURIComponent(query)}&pageSize=5`, { headers: auth });
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      if (response.status === 400) expect(((await response.json()) as { message: string }).message.length).toBeGreaterThan(5);
+      else await response.arrayBuffer();
+    }
+    expect([...statuses.keys()].sort()).toEqual([200, 400]);
+    const after = await (await fetch(`${base}/rest/V1/async_events?searchCriteria[pageSize]=1`, { headers: auth })).json();
+    expect(after).toEqual(before);
   });
 
   it('serves GraphQL and the console on the same port', async () => {

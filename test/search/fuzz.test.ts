@@ -7,40 +7,13 @@ import { toQueryString } from '../../src/search/query-string.ts';
 import type { Store } from '../../src/store/store.ts';
 import { describeWith } from '../support/services.ts';
 import { openTestStore, type TestStore } from './support/databases.ts';
+import { randomQueries } from './support/random-queries.ts';
 import { insertSeed, makeSeed } from './support/seed.ts';
 
 /*
  * Random query strings, SQL-looking text included: the only error ever thrown is QUERY_SYNTAX, and the tables
  * hold exactly what they held before.
  */
-
-const TOKENS = [
-  'event_name', 'success', 'created', 'log_id', 'uuid', 'data.data.increment_id', 'data.data.grand_total', 'data', 'data.', 'foo', '_exists_',
-  ':', ': ', ' ', ' ', ' ', '(', ')', '"', '[', ']', '{', '}', 'TO', 'AND', 'OR', 'NOT', '&&', '||', '!', '-', '+', '*', '?', '\\', '~', '^', '^2', '/',
-  '>', '>=', '<', '<=', '=', "'", '`', ';', '%', '_', '$.', '$."a"', '"$.data"', '/*', '*/', '--', '#',
-  "'; DROP TABLE async_event_subscriber_log; --", "' OR 1=1 --", '1; DELETE FROM async_event_subscriber', 'UNION SELECT', 'sleep(5)', "\\'", '\u0000', 'é', '😀',
-  'customer.*', 'CK*', 'true', 'false', '2024-05-01', '2024-05-01T10:00:00', 'now-1d', '42', '-1', '1e999', '9'.repeat(30), 'roni_cost@example.com',
-];
-
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomQueries(count: number, seed: number): string[] {
-  const random = prng(seed);
-  return Array.from({ length: count }, () => {
-    const length = 1 + Math.floor(random() * 12);
-    let query = '';
-    for (let i = 0; i < length; i++) query += TOKENS[Math.floor(random() * TOKENS.length)];
-    return query;
-  });
-}
 
 async function fingerprint(store: Store): Promise<string> {
   const { rows } = await sql<Record<string, unknown>>`SELECT
