@@ -377,8 +377,17 @@ export function parseQuery(text: string, options: ParseOptions = {}): SearchQuer
       return phrase.text;
     }
     const start = i;
+    const value = readBareValue((c) => c === ']' || c === '}');
+    if (i === start) unexpected(i, 'a range is written [from TO to]');
+    if (text.slice(start, i) === '*') return null;
+    terms++;
+    return value;
+  }
+
+  /** A value up to whitespace or a stop character, `\x` standing for `x`. */
+  function readBareValue(stopsAt: (c: string) => boolean): string {
     let value = '';
-    while (i < length && !isSpace(text[i]) && text[i] !== ']' && text[i] !== '}') {
+    while (i < length && !isSpace(text[i]) && !stopsAt(text[i] as string)) {
       if (text[i] === '\\') {
         const next = text[i + 1];
         if (next === undefined) throw queryError('Escape "\\" at the end of the query', col(i));
@@ -389,9 +398,6 @@ export function parseQuery(text: string, options: ParseOptions = {}): SearchQuer
       value += text[i];
       i++;
     }
-    if (i === start) unexpected(i, 'a range is written [from TO to]');
-    if (text.slice(start, i) === '*') return null;
-    terms++;
     return value;
   }
 
@@ -405,17 +411,7 @@ export function parseQuery(text: string, options: ParseOptions = {}): SearchQuer
     let value = '';
     if (text[i] === '"') value = readPhrase().text;
     else {
-      while (i < length && !isSpace(text[i]) && text[i] !== ')') {
-        if (text[i] === '\\') {
-          const next = text[i + 1];
-          if (next === undefined) throw queryError('Escape "\\" at the end of the query', col(i));
-          value += next;
-          i += 2;
-          continue;
-        }
-        value += text[i];
-        i++;
-      }
+      value = readBareValue((c) => c === ')');
       if (value === '') unexpected(i, `"${operator}" needs a value after it`);
       terms++;
     }

@@ -1,3 +1,5 @@
+import { prng } from './seed.ts';
+
 /** Random Lucene-ish query strings, SQL-looking text included, from a seeded generator (same seed, same list). */
 
 const TOKENS = [
@@ -7,16 +9,6 @@ const TOKENS = [
   "'; DROP TABLE async_event_subscriber_log; --", "' OR 1=1 --", '1; DELETE FROM async_event_subscriber', 'UNION SELECT', 'sleep(5)', "\\'", '\u0000', 'é', '😀',
   'customer.*', 'CK*', 'true', 'false', '2024-05-01', '2024-05-01T10:00:00', 'now-1d', '42', '-1', '1e999', '9'.repeat(30), 'roni_cost@example.com',
 ];
-
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function randomQueries(count: number, seed: number): string[] {
   const random = prng(seed);

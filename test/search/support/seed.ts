@@ -48,7 +48,8 @@ const PRODUCTS = [
   { sku: 'MH01', name: 'Chaz Kangeroo Hoodie', url: 'https://shop.example.com/chaz.html' },
 ];
 
-function prng(seed: number): () => number {
+/** Small seeded generator (mulberry32): the same seed gives the same data on every run. */
+export function prng(seed: number): () => number {
   let a = seed;
   return () => {
     a = (a + 0x6d2b79f5) | 0;
