@@ -9,6 +9,7 @@ import { AsyncEventsError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createBuiltinSearch } from '../../src/search/index.ts';
 import { createStore } from '../../src/store/index.ts';
+import type { DatabaseSettings } from '../../src/config/settings.ts';
 import type { Store } from '../../src/store/store.ts';
 import type { EventDefinition } from '../../src/types.ts';
 import { MARIADB, createDatabase, dropDatabase, freePort } from '../support/services.ts';
@@ -26,42 +27,45 @@ export const EVENTS: readonly EventDefinition[] = [
 /** A real store on a fresh MariaDB database, migrated with Magento's `mg_` table prefix; `close` drops it. */
 export async function openMariadbStore(): Promise<{ store: Store; close(): Promise<void> }> {
   const database = await createDatabase('ae_graphql');
-  const store = await createStore({
-    database: { kind: 'mysql', ...MARIADB, database },
-    tablePrefix: 'mg_',
-    cryptKeys: [randomBytes(16).toString('hex')],
-    logger: silentLogger(),
-  });
-  await store.migrate();
-  return {
-    store,
-    async close() {
-      await store.close();
-      await dropDatabase(database);
-    },
-  };
+  return openStore({ kind: 'mysql', ...MARIADB, database }, 'mg_', () => dropDatabase(database));
 }
 
 /** A real store on a fresh SQLite file, migrated; `close` removes the file. */
 export async function openTestStore(): Promise<{ store: Store; close(): Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'ae-graphql-'));
-  const store = await createStore({
-    database: { kind: 'sqlite', path: path.join(dir, 'async-events.sqlite') },
-    tablePrefix: '',
-    cryptKeys: [randomBytes(16).toString('hex')],
-    logger: silentLogger(),
-  });
+  return openStore({ kind: 'sqlite', path: path.join(dir, 'async-events.sqlite') }, '', () => rm(dir, { recursive: true, force: true }));
+}
+
+async function openStore(database: DatabaseSettings, tablePrefix: string, remove: () => Promise<void>): Promise<{ store: Store; close(): Promise<void> }> {
+  const store = await createStore({ database, tablePrefix, cryptKeys: [randomBytes(16).toString('hex')], logger: silentLogger() });
   await store.migrate();
   return {
     store,
     async close() {
       await store.close();
-      await rm(dir, { recursive: true, force: true });
+      await remove();
     },
   };
 }
 
-/** The parts of the pipeline a test can watch or steer. */
+/** A GraphQL server over a real SQLite store (seeded by `prepare` when given) and the recording pipeline fake. */
+export async function startGraphqlFixture<T>(prepare?: (store: Store) => Promise<T>) {
+  const { store, close: closeStore } = await openTestStore();
+  const prepared = prepare ? await prepare(store) : undefined;
+  const { deps, pipeline } = makeDeps(store);
+  const server = await startGraphqlServer(deps);
+  return {
+    server,
+    store,
+    pipeline,
+    prepared: prepared as T,
+    async close() {
+      await server.close();
+      await closeStore();
+    },
+  };
+}
+
 export interface Pipeline {
   readonly replayed: string[];
   readonly listeners: Set<(attempt: AttemptEvent) => void>;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttemptEvent } from '../../src/api/dependencies.ts';
-import { API_TOKEN, makeDeps, openTestStore, sseReader, startGraphqlServer, waitFor, type GraphqlServer, type Pipeline } from './harness.ts';
+import { API_TOKEN, sseReader, startGraphqlFixture, waitFor, type GraphqlServer, type Pipeline } from './harness.ts';
 
 function attempt(logId: number, eventName: string, success: boolean): AttemptEvent {
   return {
@@ -18,19 +18,12 @@ function attempt(logId: number, eventName: string, success: boolean): AttemptEve
 describe('GraphQL live feed of delivery attempts (subscription over SSE)', () => {
   let server: GraphqlServer;
   let pipeline: Pipeline;
-  let closeStore: () => Promise<void>;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    const { store, close } = await openTestStore();
-    closeStore = close;
-    const built = makeDeps(store);
-    pipeline = built.pipeline;
-    server = await startGraphqlServer(built.deps);
+    ({ server, pipeline, close } = await startGraphqlFixture());
   });
-  afterAll(async () => {
-    await server.close();
-    await closeStore();
-  });
+  afterAll(async () => close());
 
   const open = (query: string, signal: AbortSignal) =>
     fetch(server.url, {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/store.ts';
-import { makeDeps, openTestStore, startGraphqlServer, type GraphqlServer, type Pipeline } from './harness.ts';
+import { startGraphqlFixture, type GraphqlServer, type Pipeline } from './harness.ts';
 import { DEAD_UUID, DELIVERED_UUID, SECRET_TOKENS, seed, type Seeded } from './seed.ts';
 
 const SUBSCRIBE = `mutation ($input: SubscribeInput!) { subscribe(input: $input) { id eventName recipientUrl active sink storeId subscribedAt } }`;
@@ -19,21 +19,12 @@ describe('GraphQL mutations', () => {
   let store: Store;
   let seeded: Seeded;
   let pipeline: Pipeline;
-  let closeStore: () => Promise<void>;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    const opened = await openTestStore();
-    store = opened.store;
-    closeStore = opened.close;
-    seeded = await seed(store);
-    const built = makeDeps(store);
-    pipeline = built.pipeline;
-    server = await startGraphqlServer(built.deps);
+    ({ server, store, pipeline, prepared: seeded, close } = await startGraphqlFixture(seed));
   });
-  afterAll(async () => {
-    await server.close();
-    await closeStore();
-  });
+  afterAll(async () => close());
 
   it('subscribe creates an active http subscription for store 0 by default; the token is stored, not returned', async () => {
     const reply = await server.query<{ subscribe: Record<string, unknown> }>(SUBSCRIBE, {

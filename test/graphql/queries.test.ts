@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/store.ts';
-import { makeDeps, openTestStore, startGraphqlServer, type GraphqlServer, type Pipeline } from './harness.ts';
+import { startGraphqlFixture, type GraphqlServer, type Pipeline } from './harness.ts';
 import { DEAD_UUID, DELIVERED_UUID, SECRET_TOKENS, UPSTREAM_UUID, seed, type Seeded } from './seed.ts';
 
 interface DeliveryNode {
@@ -21,21 +21,12 @@ describe('GraphQL queries', () => {
   let store: Store;
   let seeded: Seeded;
   let pipeline: Pipeline;
-  let closeStore: () => Promise<void>;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    const opened = await openTestStore();
-    store = opened.store;
-    closeStore = opened.close;
-    seeded = await seed(store);
-    const built = makeDeps(store);
-    pipeline = built.pipeline;
-    server = await startGraphqlServer(built.deps);
+    ({ server, store, pipeline, prepared: seeded, close } = await startGraphqlFixture(seed));
   });
-  afterAll(async () => {
-    await server.close();
-    await closeStore();
-  });
+  afterAll(async () => close());
 
   it('deliveries: a Lucene query selects attempts, newest first, with total and paging', async () => {
     const query = `query ($q: String, $first: Int, $offset: Int) { deliveries(query: $q, first: $first, offset: $offset) { total nodes { ${DELIVERY_FIELDS} } } }`;
