@@ -254,7 +254,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         for (const name of names) {
           const handler =
             name === 'event.trigger.consumer'
-              ? createTriggerHandler({ ...attempts, events, callback, store, logger: attempts.logger, chainSalt })
+              ? createTriggerHandler({ ...attempts, events, callback, chainSalt })
               : createRetryHandler(attempts);
           consumers.push(await startConsumer(name, { transport, handler, prefetch, logger }));
         }

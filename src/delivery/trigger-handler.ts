@@ -1,8 +1,6 @@
-import type { Logger } from '../logger.ts';
 import type { MagentoCallback } from '../magento/callback.ts';
 import { parseTriggerMessage } from '../queue/publish.ts';
 import type { MessageHandler, QueueDelivery } from '../queue/transport.ts';
-import type { Store } from '../store/store.ts';
 import type { EventRegistry } from '../types.ts';
 import { coerceError, isAsyncEventsError } from '../errors.ts';
 import { runAttempt, type AttemptContext } from './attempt.ts';
@@ -11,8 +9,6 @@ import { chainUuid } from './chain-id.ts';
 export interface TriggerHandlerContext extends AttemptContext {
   readonly events: () => EventRegistry;
   readonly callback: MagentoCallback;
-  readonly store: Store;
-  readonly logger: Logger;
   /** Random per installation, mixed into chain UUIDs (see chain-id.ts). */
   readonly chainSalt: string;
 }
