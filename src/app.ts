@@ -21,17 +21,12 @@ import type { Logger } from './logger.ts';
 import type { MagentoCallback } from './magento/callback.ts';
 import { createRestCallback } from './magento/rest-callback.ts';
 import { indexWebapiRoutes, loadWebapiRoutes, type WebapiRoute, type WebapiRouteIndex } from './magento/webapi-routes.ts';
-import { createAmqpTransport } from './queue/amqp/transport.ts';
-import { createDatabaseQueue } from './queue/database/transport.ts';
 import { encodeTriggerMessage } from './queue/publish.ts';
 import type { QueueConsumer, QueueTransport } from './queue/transport.ts';
-import { createElasticsearchSearch } from './search/elasticsearch.ts';
 import { createBuiltinSearch, type SearchEngine } from './search/engine.ts';
-import { createEventBridgeSink } from './sinks/eventbridge.ts';
 import { createHttpSink } from './sinks/http.ts';
-import { createSqsSink } from './sinks/sqs.ts';
 import { createSinkRegistry, type SinkRegistry } from './sinks/registry.ts';
-import { ensureEmbeddedCryptKey } from './store/crypt-key.ts';
+import { ensureEmbeddedCryptKey, readEmbeddedCryptKey } from './store/crypt-key.ts';
 import { createEncryptor, type Encryptor } from './store/encryptor.ts';
 import { readActivity } from './store/activity.ts';
 import { createStore } from './store/index.ts';
@@ -83,49 +78,118 @@ export interface App {
   close(): Promise<void>;
 }
 
-export async function createApp(options: AppOptions): Promise<App> {
-  const { settings } = options;
-  const logger = options.logger;
-  const closers: (() => Promise<void>)[] = [];
-  const closeAll = async () => {
-    for (const close of closers.splice(0).reverse()) {
-      await close().catch((error: unknown) => logger.warn({ err: coerceError(error) }, 'error while closing'));
-    }
-  };
+export interface PartsOptions extends AppOptions {
+  /** Create missing tables as the store opens (`start`, `migrate`, `publish --setup`). */
+  readonly migrate?: boolean;
+  /** Declare the RabbitMQ exchanges and queues as the queue opens (`start`, `publish --setup`). */
+  readonly declareTopology?: boolean;
+  /** Read-only commands: never create a database, a folder or a key; a missing SQLite file is an error. */
+  readonly mustExist?: boolean;
+  /** Called after each attempt is durable (metrics, the live feed). */
+  readonly onAttempt?: (report: AttemptReport) => void;
+  /** RabbitMQ outage handling; `doctor` gives up quickly instead of waiting for the broker. */
+  readonly amqp?: { readonly unavailableTimeoutMs?: number; readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number } };
+}
 
-  try {
+/**
+ * The app's parts, each built on first use (with what it needs) and closed by `close()` in reverse order. A
+ * command asks only for the parts it uses, so `publish` opens the store or RabbitMQ and nothing else, and the
+ * drivers and SDKs of parts not used are never imported.
+ */
+export interface AppParts {
+  readonly settings: Settings;
+  readonly logger: Logger;
+  config(): Promise<{ readonly install: MagentoInstall; readonly loaded: LoadedRegistry }>;
+  store(): Promise<Store>;
+  encryptor(): Promise<Encryptor>;
+  adminConfig(): Promise<AdminConfig>;
+  transport(): Promise<QueueTransport>;
+  routes(): Promise<WebapiRouteIndex>;
+  callback(): Promise<MagentoCallback>;
+  sinks(): Promise<SinkRegistry>;
+  /** The configured engine, and Elasticsearch's own (for indexing) when configured. */
+  search(): Promise<{ readonly engine: SearchEngine; readonly elasticsearch: SearchEngine | undefined }>;
+  attempts(): Promise<AttemptContext>;
+  close(): Promise<void>;
+}
+
+function once<T>(build: () => Promise<T>): () => Promise<T> {
+  let built: Promise<T> | undefined;
+  return () => (built ??= build());
+}
+
+export function createAppParts(options: PartsOptions): AppParts {
+  const { settings, logger } = options;
+  const closers: (() => Promise<void>)[] = [];
+  const closing = (close: () => Promise<void>) => closers.push(close);
+
+  const config = once(async () => {
     // config: the Magento root and its merged async_events.xml
     const install = await readMagentoInstall(settings.magentoRoot);
-    const config = await loadEventRegistry(install, logger.child({ stage: 'config' }));
-    for (const error of config.errors) logger.error({ file: error.file, line: error.line }, `async_events.xml: ${error.file}:${error.line}:${error.column ?? 1} ${error.message}`);
-    for (const missing of config.missing) logger.warn({ module: missing }, `module ${missing} is enabled in app/etc/config.php but not found on disk`);
+    const loaded = await loadEventRegistry(install, logger.child({ stage: 'config' }));
+    for (const error of loaded.errors) logger.error({ file: error.file, line: error.line }, `async_events.xml: ${error.file}:${error.line}:${error.column ?? 1} ${error.message}`);
+    for (const missing of loaded.missing) logger.warn({ module: missing }, `module ${missing} is enabled in app/etc/config.php but not found on disk`);
+    return { install, loaded };
+  });
 
-    // store: upstream's tables on Magento's database, or the embedded SQLite file
-    const cryptKeys = settings.cryptKeys && settings.cryptKeys.length > 0 ? settings.cryptKeys : [await ensureEmbeddedCryptKey(settings.dataDir)];
-    const store = await createStore({ database: settings.database, tablePrefix: settings.tablePrefix, cryptKeys, logger: logger.child({ stage: 'store' }) });
-    closers.push(() => store.close());
+  const cryptKeys = once(async (): Promise<string[]> => {
+    if (settings.cryptKeys && settings.cryptKeys.length > 0) return [...settings.cryptKeys];
+    if (!options.mustExist) return [await ensureEmbeddedCryptKey(settings.dataDir)];
+    // Reading needs no key; decrypting without one says which file is missing.
+    const existing = await readEmbeddedCryptKey(settings.dataDir);
+    return existing === undefined ? [] : [existing];
+  });
+
+  // store: upstream's tables on Magento's database, or the embedded SQLite file
+  const store = once(async () => {
+    const opened = await createStore({
+      database: settings.database,
+      tablePrefix: settings.tablePrefix,
+      cryptKeys: await cryptKeys(),
+      logger: logger.child({ stage: 'store' }),
+      ...(options.mustExist ? { mustExist: true } : {}),
+    });
+    closing(() => opened.close());
     // Creating what is missing is idempotent and never touches data, so every start may do it.
-    await store.migrate();
-    const encryptor = createEncryptor(cryptKeys);
-    const chainSalt = await installationSalt(store);
-    const adminConfig = createAdminConfig(store.configValues, settings.systemOverrides, { logger });
+    if (options.migrate) await opened.migrate();
+    return opened;
+  });
 
-    // queue: RabbitMQ when configured, else Magento's database queue on the same database
-    const transport = settings.amqpUrl
-      ? createAmqpTransport({ url: settings.amqpUrl, logger: logger.child({ stage: 'queue' }) })
-      : createDatabaseQueue({ db: store.db, dialect: store.dialect, logger: logger.child({ stage: 'queue' }), ...options.databaseQueue });
-    closers.push(() => transport.close());
-    await transport.setup();
+  const encryptor = once(async () => createEncryptor(await cryptKeys()));
+  const adminConfig = once(async () => createAdminConfig((await store()).configValues, settings.systemOverrides, { logger }));
 
-    // magento: REST routes of the enabled modules, plus the bridge's routes for services Magento does not expose
-    const routes = await loadRoutes(config.modules, config.registry);
-    const callback = settings.magentoUrl
-      ? createRestCallback({ baseUrl: settings.magentoUrl, token: settings.magentoToken ?? '', routes, logger, timeoutMs: settings.http.totalTimeoutMs, connections: 32 })
+  // queue: RabbitMQ when configured, else Magento's database queue on the same database
+  const transport = once(async () => {
+    let queue: QueueTransport;
+    if (settings.amqpUrl) {
+      const { createAmqpTransport } = await import('./queue/amqp/transport.ts');
+      queue = createAmqpTransport({ url: settings.amqpUrl, logger: logger.child({ stage: 'queue' }), ...options.amqp });
+    } else {
+      const [{ createDatabaseQueue }, opened] = await Promise.all([import('./queue/database/transport.ts'), store()]);
+      queue = createDatabaseQueue({ db: opened.db, dialect: opened.dialect, logger: logger.child({ stage: 'queue' }), ...options.databaseQueue });
+    }
+    closing(() => queue.close());
+    if (options.declareTopology) await queue.setup();
+    return queue;
+  });
+
+  // magento: REST routes of the enabled modules, plus the bridge's routes for services Magento does not expose
+  const routes = once(async () => {
+    const { loaded } = await config();
+    return loadRoutes(loaded.modules, loaded.registry);
+  });
+  const callback = once(async () => {
+    const built = settings.magentoUrl
+      ? createRestCallback({ baseUrl: settings.magentoUrl, token: settings.magentoToken ?? '', routes: await routes(), logger, timeoutMs: settings.http.totalTimeoutMs, connections: 32 })
       : unconfiguredCallback();
-    closers.push(() => callback.close());
+    closing(() => built.close());
+    return built;
+  });
 
-    // sinks
-    const sinks = createSinkRegistry([
+  // sinks: the AWS SDKs load only when a command delivers
+  const sinks = once(async () => {
+    const [{ createEventBridgeSink }, { createSqsSink }, config, crypto] = await Promise.all([import('./sinks/eventbridge.ts'), import('./sinks/sqs.ts'), adminConfig(), encryptor()]);
+    const registry = createSinkRegistry([
       createHttpSink({
         logger: logger.child({ stage: 'sink', sink: 'http' }),
         allowedTargets: settings.allowedTargets,
@@ -133,39 +197,92 @@ export async function createApp(options: AppOptions): Promise<App> {
         totalTimeoutMs: settings.http.totalTimeoutMs,
       }),
       // AWS sinks read credentials live from `async_events_aws/*` (secrets decrypted like Magento's Encrypted backend).
-      createEventBridgeSink({ logger, config: adminConfig, decrypt: (value) => encryptor.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
-      createSqsSink({ logger, config: adminConfig, decrypt: (value) => encryptor.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
+      createEventBridgeSink({ logger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
+      createSqsSink({ logger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
       ...(options.extraSinks ?? []),
     ]);
-    closers.push(() => sinks.close());
+    closing(() => registry.close());
+    return registry;
+  });
 
-    // search: Elasticsearch when configured and indexing is on, else SQL over the log
-    const builtinSearch = createBuiltinSearch({ db: store.db, dialect: store.dialect });
-    const elasticsearch = settings.elasticsearchUrl
-      ? createElasticsearchSearch({ url: settings.elasticsearchUrl, indexPrefix: 'magento2', logger: logger.child({ stage: 'search' }), store })
-      : undefined;
-    if (elasticsearch) closers.push(() => elasticsearch.close());
-    const search: SearchEngine = elasticsearch ? withIndexingSwitch(elasticsearch, builtinSearch, adminConfig) : builtinSearch;
+  // search: Elasticsearch when configured and indexing is on, else SQL over the log
+  const search = once(async () => {
+    const opened = await store();
+    const builtin = createBuiltinSearch({ db: opened.db, dialect: opened.dialect });
+    if (!settings.elasticsearchUrl) return { engine: builtin, elasticsearch: undefined };
+    const { createElasticsearchSearch } = await import('./search/elasticsearch.ts');
+    const elasticsearch = createElasticsearchSearch({ url: settings.elasticsearchUrl, indexPrefix: 'magento2', logger: logger.child({ stage: 'search' }), store: opened });
+    closing(() => elasticsearch.close());
+    return { engine: withIndexingSwitch(elasticsearch, builtin, await adminConfig()), elasticsearch };
+  });
 
-    // delivery
-    const metrics = createMetrics();
-    const timings = createDeliveryTimings();
-    const attemptFeed = new EventEmitter();
-    attemptFeed.setMaxListeners(0);
-    const attempts: AttemptContext = {
-      store,
-      transport,
-      sinks,
-      maxDeaths: () => adminConfig.maxDeaths(),
+  const attempts = once(async (): Promise<AttemptContext> => {
+    const [opened, queue, registry, config] = await Promise.all([store(), transport(), sinks(), adminConfig()]);
+    return {
+      store: opened,
+      transport: queue,
+      sinks: registry,
+      maxDeaths: () => config.maxDeaths(),
       format: settings.payloadFormat,
       limiter: createDeliveryLimiter({ global: options.concurrency?.global ?? 1024, perSubscription: options.concurrency?.perSubscription ?? 128 }),
       logger: logger.child({ stage: 'delivery' }),
-      onAttempt: (report) => {
-        recordMetrics(metrics, report);
-        timings.record(report.subscription.id, report.subscription.recipientUrl, report.durationMs);
-        attemptFeed.emit('attempt', toAttemptEvent(report));
-      },
+      ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
     };
+  });
+
+  return {
+    settings,
+    logger,
+    config,
+    store,
+    encryptor,
+    adminConfig,
+    transport,
+    routes,
+    callback,
+    sinks,
+    search,
+    attempts,
+    async close() {
+      for (const close of closers.splice(0).reverse()) {
+        await close().catch((error: unknown) => logger.warn({ err: coerceError(error) }, 'error while closing'));
+      }
+    },
+  };
+}
+
+/** Everything, as `start` runs it: tables created, queues declared, every part built. */
+export async function createApp(options: AppOptions): Promise<App> {
+  const { settings, logger } = options;
+  const metrics = createMetrics();
+  const timings = createDeliveryTimings();
+  const attemptFeed = new EventEmitter();
+  attemptFeed.setMaxListeners(0);
+  const parts = createAppParts({
+    ...options,
+    migrate: true,
+    declareTopology: true,
+    onAttempt: (report) => {
+      recordMetrics(metrics, report);
+      timings.record(report.subscription.id, report.subscription.recipientUrl, report.durationMs);
+      attemptFeed.emit('attempt', toAttemptEvent(report));
+    },
+  });
+  const closeAll = () => parts.close();
+
+  try {
+    const { install, loaded: config } = await parts.config();
+    const store = await parts.store();
+    const encryptor = await parts.encryptor();
+    const chainSalt = await installationSalt(store);
+    const adminConfig = await parts.adminConfig();
+    const transport = await parts.transport();
+    const routes = await parts.routes();
+    const callback = await parts.callback();
+    const sinks = await parts.sinks();
+    const { engine: search, elasticsearch } = await parts.search();
+    const attempts = await parts.attempts();
+
     const events = () => config.registry;
     const consumers: QueueConsumer[] = [];
 

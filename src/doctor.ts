@@ -1,17 +1,14 @@
 import { request } from 'undici';
+import { createAppParts, type AppParts } from './app.ts';
 import { formatConfigError } from './config/config-error.ts';
-import { readMagentoInstall } from './config/magento-root.ts';
-import { loadEventRegistry } from './config/registry.ts';
 import { describeSettings, loadSettings, type Settings } from './config/settings.ts';
 import { coerceError } from './errors.ts';
 import { silentLogger } from './logger.ts';
-import { createAmqpTransport } from './queue/amqp/transport.ts';
-import { ensureEmbeddedCryptKey } from './store/crypt-key.ts';
-import { createStore } from './store/index.ts';
 
 /*
  * `async-events doctor`: checks every configured part on its own, so one broken part does not hide the others,
- * and says for each what is wrong and how to fix it. Exit 0 when all is well, 1 otherwise.
+ * and says for each what is wrong and how to fix it. Exit 0 when all is well, 1 otherwise. It only reads: no
+ * database, folder, key or queue is created (each part is opened through the app's parts, read-only, and closed).
  */
 
 interface Check {
@@ -21,11 +18,11 @@ interface Check {
   readonly fix?: string;
 }
 
-export async function runDoctor(flags: Record<string, string | undefined>, out: { log(line: string): void }): Promise<0 | 1> {
+export async function runDoctor(flags: Readonly<Record<string, string | boolean | undefined>>, out: { log(line: string): void }): Promise<0 | 1> {
   const checks: Check[] = [];
   let settings: Settings;
   try {
-    settings = await loadSettings({ flags });
+    settings = await loadSettings({ flags: Object.fromEntries(Object.entries(flags).filter((entry): entry is [string, string] => typeof entry[1] === 'string')) });
   } catch (error) {
     out.log(`✗ settings: ${coerceError(error).message}`);
     return 1;
@@ -34,9 +31,11 @@ export async function runDoctor(flags: Record<string, string | undefined>, out: 
   for (const row of describeSettings(settings)) out.log(`  ${row.name.padEnd(38)} ${String(row.value).padEnd(40)} (${row.origin})`);
   out.log('');
 
-  checks.push(await checkMagentoRoot(settings));
-  checks.push(await checkDatabase(settings));
-  checks.push(await checkQueue(settings));
+  // Each check has its own parts, so one that fails to open does not hide the others.
+  const open = () => createAppParts({ settings, logger: silentLogger(), mustExist: true, amqp: { unavailableTimeoutMs: 5000, reconnect: { initialDelayMs: 100, maxDelayMs: 200 } } });
+  checks.push(await checkMagentoRoot(settings, open()));
+  checks.push(await checkDatabase(settings, open()));
+  checks.push(await checkQueue(settings, open()));
   checks.push(await checkCallback(settings));
   checks.push(await checkSearch(settings));
 
@@ -49,62 +48,62 @@ export async function runDoctor(flags: Record<string, string | undefined>, out: 
   return failed === 0 ? 0 : 1;
 }
 
-async function attempt(name: string, fix: string, run: () => Promise<string>): Promise<Check> {
+async function attempt(name: string, fix: string, run: () => Promise<string>, parts?: AppParts): Promise<Check> {
   try {
     return { name, ok: true, detail: await run() };
   } catch (error) {
     return { name, ok: false, detail: coerceError(error).message, fix };
+  } finally {
+    await parts?.close();
   }
 }
 
-function checkMagentoRoot(settings: Settings): Promise<Check> {
+function checkMagentoRoot(settings: Settings, parts: AppParts): Promise<Check> {
   return attempt('Magento root', 'set ASYNC_EVENTS_MAGENTO_ROOT to the Magento install (the folder holding app/etc/config.php), then run `async-events validate`', async () => {
-    const install = await readMagentoInstall(settings.magentoRoot);
-    const loaded = await loadEventRegistry(install, silentLogger());
+    const { loaded } = await parts.config();
     if (loaded.errors.length > 0) {
       throw new Error(`${loaded.errors.length} error(s) in async_events.xml files, first: ${formatConfigError(loaded.errors[0] ?? { file: '?', line: 0, message: '?' })}`);
     }
     return `${settings.magentoRoot}: ${loaded.modules.length} enabled modules, ${loaded.registry.size} events in ${loaded.files.length} async_events.xml file(s)`;
-  });
+  }, parts);
 }
 
-function checkDatabase(settings: Settings): Promise<Check> {
+function checkDatabase(settings: Settings, parts: AppParts): Promise<Check> {
   const where = settings.database.kind === 'mysql' ? `${settings.database.user}@${settings.database.host}:${settings.database.port}/${settings.database.database}` : settings.database.path;
   return attempt(
     'database',
     settings.database.kind === 'mysql'
       ? 'check ASYNC_EVENTS_DB (mysql://user:pass@host:port/db) or db.connection.default in env.php, and that the server runs; then `async-events migrate`'
-      : 'check that the folder of the SQLite file is writable (ASYNC_EVENTS_DB=sqlite:PATH), then `async-events migrate`',
+      : 'point ASYNC_EVENTS_DB=sqlite:PATH at the database, or create it with `async-events migrate` (or `start`)',
     async () => {
-      const cryptKeys = settings.cryptKeys && settings.cryptKeys.length > 0 ? settings.cryptKeys : [await ensureEmbeddedCryptKey(settings.dataDir)];
-      const store = await createStore({ database: settings.database, tablePrefix: settings.tablePrefix, cryptKeys, logger: silentLogger() });
-      try {
-        await store.ping();
-        const subscriptions = await store.subscriptions.list({ pageSize: 1 }).catch(() => undefined);
-        if (!subscriptions) return `${where} reachable, but the tables are missing: run \`async-events migrate\``;
-        return `${where} reachable, ${subscriptions.totalCount} subscription(s)`;
-      } finally {
-        await store.close();
-      }
+      const store = await parts.store();
+      await store.ping();
+      const subscriptions = await store.subscriptions.list({ pageSize: 1 }).catch(() => undefined);
+      if (!subscriptions) return `${where} reachable, but the tables are missing: run \`async-events migrate\``;
+      return `${where} reachable, ${subscriptions.totalCount} subscription(s)`;
     },
+    parts,
   );
 }
 
-function checkQueue(settings: Settings): Promise<Check> {
+function checkQueue(settings: Settings, parts: AppParts): Promise<Check> {
   if (!settings.amqpUrl) return Promise.resolve({ name: 'queue', ok: true, detail: 'database queue (ASYNC_EVENTS_AMQP is empty): tables queue, queue_message, queue_message_status' });
   const shown = settings.amqpUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-  return attempt('queue', 'check ASYNC_EVENTS_AMQP (amqp://user:pass@host:port/vhost) or queue.amqp in env.php, and that RabbitMQ runs', async () => {
-    const transport = createAmqpTransport({ url: settings.amqpUrl ?? '', logger: silentLogger(), unavailableTimeoutMs: 5000, reconnect: { initialDelayMs: 100, maxDelayMs: 200 } });
-    try {
-      const depth = await transport.depth('event.trigger').catch(async () => {
-        await transport.setup();
-        return transport.depth('event.trigger');
+  return attempt(
+    'queue',
+    'check ASYNC_EVENTS_AMQP (amqp://user:pass@host:port/vhost) or queue.amqp in env.php, and that RabbitMQ runs; `async-events start` declares the queues',
+    async () => {
+      const transport = await parts.transport();
+      const depth = await transport.depth('event.trigger').catch((error: unknown) => {
+        // A broker that answers "no such queue" is reachable; anything else is the failure to report.
+        if (/NOT_FOUND|404/.test(coerceError(error).message)) return undefined;
+        throw error;
       });
+      if (depth === undefined) return `RabbitMQ at ${shown} reachable, but event.trigger is not declared yet: \`async-events start\` declares it`;
       return `RabbitMQ at ${shown}, ${depth} message(s) waiting in event.trigger`;
-    } finally {
-      await transport.close();
-    }
-  });
+    },
+    parts,
+  );
 }
 
 function checkCallback(settings: Settings): Promise<Check> {

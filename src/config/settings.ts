@@ -6,6 +6,7 @@ import { AsyncEventsError, isAsyncEventsError } from '../errors.ts';
 import type { PayloadFormat } from '../types.ts';
 import { readMagentoInstall, type MagentoInstall } from './magento-root.ts';
 import { phpPath, type PhpObject, type PhpValue } from './php-array.ts';
+import { SETTING_VARIABLES } from './setting-variables.ts';
 
 /**
  * Everything the sidecar is configured with, resolved once at start from (highest first) command-line flags,
@@ -62,22 +63,7 @@ const DEFAULT_PORT = 8080;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_TOTAL_TIMEOUT_MS = 15000;
 
-/** Every variable the sidecar reads, with what `doctor` and the README say about it. */
-export const SETTING_VARIABLES = {
-  ASYNC_EVENTS_MAGENTO_ROOT: 'Magento install to read (app/etc/config.php, app/etc/env.php, modules)',
-  ASYNC_EVENTS_MAGENTO_URL: 'Magento base URL for REST callbacks',
-  ASYNC_EVENTS_MAGENTO_TOKEN: 'integration access token used for callbacks',
-  ASYNC_EVENTS_DB: 'mysql://user:pass@host:port/db or sqlite:PATH',
-  ASYNC_EVENTS_AMQP: 'amqp://user:pass@host:port/vhost; empty = database queue',
-  ASYNC_EVENTS_ELASTICSEARCH: 'Elasticsearch URL; empty = built-in search',
-  ASYNC_EVENTS_PORT: 'HTTP port',
-  ASYNC_EVENTS_API_TOKEN: 'bearer token accepted by the API when no Magento database is used',
-  ASYNC_EVENTS_ALLOWED_TARGETS: 'hosts or CIDRs recipients may reach despite the private-address guard',
-  ASYNC_EVENTS_PAYLOAD_FORMAT: 'HTTP body format: cloudevents or legacy',
-  ASYNC_EVENTS_DATA_DIR: 'where the embedded mode keeps its SQLite file, key and API token',
-  ASYNC_EVENTS_HTTP_CONNECT_TIMEOUT_MS: 'connect timeout of deliveries and callbacks (ms)',
-  ASYNC_EVENTS_HTTP_TIMEOUT_MS: 'total timeout of deliveries and callbacks (ms)',
-} as const;
+export { SETTING_VARIABLES } from './setting-variables.ts';
 
 export type SettingVariable = keyof typeof SETTING_VARIABLES;
 

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
+import type SqliteDatabase from 'better-sqlite3';
 import {
   CompiledQuery,
   Kysely,
@@ -12,7 +12,6 @@ import {
   type KyselyPlugin,
   type SqliteDialectConfig,
 } from 'kysely';
-import { createPool } from 'mysql2';
 import type { DatabaseSettings } from '../config/settings.ts';
 import { AsyncEventsError } from '../errors.ts';
 import type { Database } from './schema.ts';
@@ -36,9 +35,11 @@ export function describeDatabase(settings: DatabaseSettings): string {
     : `sqlite:${settings.path}`;
 }
 
-export function openConnection(settings: DatabaseSettings, plugins: KyselyPlugin[]): Connection {
+/** Opens the pool or file; each driver is imported only when its kind of database is used. */
+export async function openConnection(settings: DatabaseSettings, plugins: KyselyPlugin[], options: { readonly mustExist?: boolean } = {}): Promise<Connection> {
   const location = describeDatabase(settings);
   if (settings.kind === 'mysql') {
+    const { createPool } = await import('mysql2');
     const pool = createPool({
       host: settings.host,
       port: settings.port,
@@ -63,10 +64,14 @@ export function openConnection(settings: DatabaseSettings, plugins: KyselyPlugin
     return { db: new Kysely<Database>({ dialect, plugins }), dialect: 'mysql', location };
   }
 
+  const { default: Sqlite } = await import('better-sqlite3');
+  if (options.mustExist && settings.path !== ':memory:' && !existsSync(settings.path)) {
+    throw new AsyncEventsError('STORE_UNAVAILABLE', `no database at ${settings.path}: run \`async-events migrate\` (or \`start\`) first, or point ASYNC_EVENTS_DB / --db at an existing one`, { location });
+  }
   let database: SqliteDatabase.Database;
   try {
-    if (settings.path !== ':memory:') mkdirSync(path.dirname(path.resolve(settings.path)), { recursive: true });
-    database = new SqliteDatabase(settings.path);
+    if (settings.path !== ':memory:' && !options.mustExist) mkdirSync(path.dirname(path.resolve(settings.path)), { recursive: true });
+    database = new Sqlite(settings.path, { fileMustExist: options.mustExist === true });
     // WAL lets readers in other processes work while one writes; busy_timeout makes writers queue, not fail.
     database.pragma('journal_mode = WAL');
     database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);

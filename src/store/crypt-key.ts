@@ -37,6 +37,11 @@ export async function ensureEmbeddedCryptKey(dataDir: string): Promise<string> {
   }
 }
 
+/** The embedded key if one was made, without creating it (read-only commands). */
+export async function readEmbeddedCryptKey(dataDir: string): Promise<string | undefined> {
+  return readKey(path.join(dataDir, 'crypt.key'));
+}
+
 async function readKey(file: string): Promise<string | undefined> {
   let text: string;
   try {

@@ -24,6 +24,8 @@ export interface StoreOptions {
   /** env.php `crypt/key` versions, oldest first; the newest encrypts. */
   readonly cryptKeys: readonly string[];
   readonly logger: Logger;
+  /** Open only an existing database: a missing SQLite file is an error instead of a new empty one. */
+  readonly mustExist?: boolean;
 }
 
 // Every table of the Database interface, so the prefix plugin knows which names are tables.
@@ -51,7 +53,7 @@ export function tableNames(prefix: string): TableNames {
 export async function createStore(options: StoreOptions): Promise<Store> {
   const logger = options.logger.child({ stage: 'store' });
   const plugins: KyselyPlugin[] = options.tablePrefix ? [new TablePrefixPlugin(options.tablePrefix, Object.keys(TABLES))] : [];
-  const { db, dialect, location } = openConnection(options.database, plugins);
+  const { db, dialect, location } = await openConnection(options.database, plugins, { mustExist: options.mustExist === true });
   const tables = tableNames(options.tablePrefix);
   const encryptor = createEncryptor(options.cryptKeys);
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer } from '../../src/cli.ts';
+import { startServer } from '../../src/commands/start.ts';
 import { loadSettings } from '../../src/config/settings.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { startMagentoStandin, type MagentoStandin } from '../../examples/magento-standin/server.ts';

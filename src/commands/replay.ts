@@ -1,0 +1,51 @@
+import { createAppParts } from '../app.ts';
+import { replayChain } from '../delivery/replay.ts';
+import { coerceError } from '../errors.ts';
+import { fail, oneShotLogger, settingsFrom, usage, type Flags } from './common.ts';
+
+/**
+ * `replay`: a new chain under the same UUID, attempted at once. Each line says how that attempt went; the exit code
+ * is 1 when any chain was not replayed or its attempt failed (a retry may still be scheduled: the line says so).
+ */
+export async function replay(uuid: string | undefined, flags: Flags & { query?: string }): Promise<void> {
+  if (!uuid && !flags.query) usage('give a UUID or --query');
+  try {
+    const parts = createAppParts({ settings: await settingsFrom(flags), logger: oneShotLogger(), mustExist: true });
+    try {
+      const uuids = new Set<string>(uuid ? [uuid] : []);
+      if (flags.query !== undefined) {
+        const { engine } = await parts.search();
+        for (let from = 0; ; from += 500) {
+          const page = await engine.search(flags.query, { size: 500, from });
+          for (const hit of page.hits) uuids.add(hit.uuid);
+          if (page.hits.length < 500) break;
+        }
+      }
+      const attempts = uuids.size > 0 ? await parts.attempts() : undefined;
+      let delivered = 0;
+      let failed = 0;
+      for (const id of uuids) {
+        try {
+          const report = await replayChain(attempts ?? (await parts.attempts()), id);
+          if (report.outcome.success) {
+            delivered++;
+            console.log(`${id} delivered (log_id ${report.logId})`);
+          } else {
+            failed++;
+            const next = report.chainStatus === 'retrying' ? `, retry in ${report.retryInSeconds ?? '?'} s` : '';
+            console.error(`${id} failed (${report.chainStatus}${next}, log_id ${report.logId}): ${report.outcome.responseData.slice(0, 200)}`);
+          }
+        } catch (error) {
+          failed++;
+          console.error(`${id} not replayed: ${coerceError(error).message}`);
+        }
+      }
+      console.log(`${uuids.size} replayed: ${delivered} delivered, ${failed} failed`);
+      if (failed > 0) process.exitCode = 1;
+    } finally {
+      await parts.close();
+    }
+  } catch (error) {
+    fail(error);
+  }
+}
