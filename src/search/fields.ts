@@ -13,10 +13,18 @@ export type SearchField =
   | { readonly kind: 'success' }
   | { readonly kind: 'created' }
   | { readonly kind: KeywordFieldName }
+  /** Only in subscription filters: the store the event was published for, compared as text, ranges as numbers. */
+  | { readonly kind: 'store_id' }
   /** A JSON path into `serialized_data`: `data.data.increment_id` is `$.data.increment_id`. */
   | { readonly kind: 'data'; readonly path: readonly string[] };
 
 export const KNOWN_FIELDS = ['log_id', 'uuid', 'event_name', 'success', 'created', 'data.<path>'] as const;
+
+/** A subscription filter reads the event before any delivery exists: no log row, chain or time yet. */
+export const FILTER_FIELDS = ['event_name', 'store_id', 'data.<path>'] as const;
+
+/** Which fields a query may name: the delivery log's, or a subscription filter's over Magento's response. */
+export type FieldSet = 'log' | 'filter';
 
 /**
  * Path segments are restricted so that a JSON path built from them can never leave its string literal (it is
@@ -35,7 +43,13 @@ export function queryError(what: string, position: number, hint?: string): Async
   return new AsyncEventsError('QUERY_SYNTAX', message, { position });
 }
 
-export function resolveField(name: string, position: number): SearchField {
+export function resolveField(name: string, position: number, fields: FieldSet = 'log'): SearchField {
+  if (fields === 'filter') {
+    if (name === 'store_id') return { kind: 'store_id' };
+    if (name !== 'event_name' && !name.startsWith('data')) {
+      throw queryError(`Unknown field "${name}"`, position, `a filter can use ${FILTER_FIELDS.join(', ')} (data.<path> reads Magento's response, e.g. data.status)`);
+    }
+  }
   switch (name) {
     case 'log_id':
     case 'uuid':

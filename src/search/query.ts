@@ -1,5 +1,5 @@
 import { dateSpan } from './dates.ts';
-import { numericBound, parseLogId, parseSuccess, queryError, resolveField, type SearchField } from './fields.ts';
+import { numericBound, parseLogId, parseSuccess, queryError, resolveField, type FieldSet, type SearchField } from './fields.ts';
 
 /*
  * Lucene query syntax (as Elasticsearch's query_string reads it) parsed into a small boolean tree over typed
@@ -40,6 +40,8 @@ export interface ParseOptions {
   readonly defaultOperator?: 'OR' | 'AND';
   /** Reference time for `now-7d`. */
   readonly now?: Date;
+  /** The fields the query may name (default: the delivery log's). */
+  readonly fields?: FieldSet;
 }
 
 /** Limits that keep a hostile query from exhausting the stack or the SQL parameter budget. */
@@ -249,10 +251,10 @@ export function parseQuery(text: string, options: ParseOptions = {}): SearchQuer
       const at = i;
       const name = readTerm();
       if (name.text === '') unexpected(at, '_exists_ needs a field name');
-      return { kind: 'exists', field: resolveField(name.text, col(at)), position: col(start) };
+      return { kind: 'exists', field: resolveField(name.text, col(at), options.fields), position: col(start) };
     }
     if (fieldTerm.wildcard) throw queryError(`Invalid field "${fieldTerm.text}"`, col(start), 'wildcards in field names are not supported');
-    const field = resolveField(fieldTerm.text, col(start));
+    const field = resolveField(fieldTerm.text, col(start), options.fields);
     skipSpace();
     const at = i;
     const c = text[i];
@@ -448,10 +450,11 @@ export function parseQuery(text: string, options: ParseOptions = {}): SearchQuer
       }
       case 'uuid':
       case 'event_name':
+      case 'store_id':
       case 'data': {
         const lowNumber = lower === null ? null : numericBound(lower);
         const highNumber = upper === null ? null : numericBound(upper);
-        const numeric = field.kind === 'data' && lowNumber !== undefined && highNumber !== undefined;
+        const numeric = (field.kind === 'data' || field.kind === 'store_id') && lowNumber !== undefined && highNumber !== undefined;
         const bound = (value: string, number: number | null | undefined, inclusive: boolean): Bound => ({ value: numeric && typeof number === 'number' ? number : value, inclusive });
         return {
           kind: 'range',
@@ -494,6 +497,7 @@ export function parseQuery(text: string, options: ParseOptions = {}): SearchQuer
       }
       case 'uuid':
       case 'event_name':
+      case 'store_id':
       case 'data':
         if (term.wildcard) return { kind: 'like', field, pattern: term.parts, position };
         return { kind: 'equals', field, value: term.text, position };

@@ -63,6 +63,8 @@ export function searchCondition(query: SearchQuery, dialect: SqlFlavor): Conditi
       case 'uuid':
       case 'event_name':
         return sql<SqlBool>`${columns.keyword(field.kind)} = ${value}`;
+      case 'store_id':
+        throw new Error('store_id is a subscription filter field; the log search never parses it');
       case 'data':
         return sql<SqlBool>`${columns.folded(columns.dataText(field.path))} = ${columns.folded(sql`${String(value)}`)}`;
     }
@@ -75,6 +77,8 @@ export function searchCondition(query: SearchQuery, dialect: SqlFlavor): Conditi
         return columns.caseSensitiveLike(columns.keyword(field.kind), pattern);
       case 'created':
         return sql<SqlBool>`${columns.createdText()} LIKE ${likePattern(pattern)} ESCAPE '!'`;
+      case 'store_id':
+        throw new Error('store_id is a subscription filter field; the log search never parses it');
       case 'data':
         return sql<SqlBool>`${columns.folded(columns.dataText(field.path))} LIKE ${columns.folded(sql`${likePattern(pattern)}`)} ESCAPE '!'`;
       case 'log_id':
@@ -98,6 +102,8 @@ export function searchCondition(query: SearchQuery, dialect: SqlFlavor): Conditi
       case 'uuid':
       case 'event_name':
         return compare(columns.keyword(field.kind));
+      case 'store_id':
+        throw new Error('store_id is a subscription filter field; the log search never parses it');
       case 'data':
         if (typeof lower?.value === 'number' || typeof upper?.value === 'number') {
           return sql<SqlBool>`(${columns.isNumber(field.path)} AND ${compare(columns.dataNumber(field.path))})`;
@@ -118,6 +124,8 @@ export function searchCondition(query: SearchQuery, dialect: SqlFlavor): Conditi
         return sql<SqlBool>`l.uuid IS NOT NULL`;
       case 'event_name':
         return sql<SqlBool>`s.event_name IS NOT NULL`;
+      case 'store_id':
+        throw new Error('store_id is a subscription filter field; the log search never parses it');
       case 'data':
         return columns.hasValue(field.path);
     }
