@@ -1,5 +1,6 @@
 import { promises as dns, type LookupAddress } from 'node:dns';
 import net, { BlockList } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { buildConnector } from 'undici';
 import { AsyncEventsError } from '../errors.ts';
 
@@ -12,8 +13,10 @@ import { AsyncEventsError } from '../errors.ts';
  * - after connecting, the socket's remote address is checked once more.
  * The WHATWG URL parser turns `2130706433`, `0x7f000001`, `0177.0.0.1` and `127.1` into `127.0.0.1` before undici
  * sees them; forms that reach a resolver unnormalised are caught by the lookup filter since getaddrinfo returns
- * the dotted address. IPv4 embedded in IPv6 (mapped `::ffff:a.b.c.d`, compatible `::a.b.c.d`, NAT64
- * `64:ff9b::/96`, 6to4 `2002::/16`) is judged by the IPv4 address.
+ * the dotted address. Only public unicast addresses pass: ipaddr.js classifies the special-purpose ranges
+ * (loopback, RFC 1918, link-local, 100.64.0.0/10, 198.18.0.0/15, documentation, multicast, unique local…) and
+ * EXTRA_FORBIDDEN adds what it calls unicast but a cloud serves internally. IPv4 embedded in IPv6 (mapped,
+ * compatible, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`, Teredo) is judged by the IPv4 address.
  *
  * `ASYNC_EVENTS_ALLOWED_TARGETS` entries are host names (matched exactly, case-insensitively, before any lookup),
  * IP addresses or CIDRs (matched against the resolved address).
@@ -34,28 +37,38 @@ export interface AddressGuard {
 
 type LookupCallback = (error: Error | null, address: string | LookupAddress[], family?: number) => void;
 
-const FORBIDDEN_V4: readonly (readonly [string, number, string])[] = [
-  ['169.254.169.254', 32, 'cloud metadata endpoint'],
-  ['0.0.0.0', 8, '"this network" address'],
-  ['127.0.0.0', 8, 'loopback'],
-  ['10.0.0.0', 8, 'private network'],
-  ['172.16.0.0', 12, 'private network'],
-  ['192.168.0.0', 16, 'private network'],
-  ['169.254.0.0', 16, 'link-local'],
-  ['100.64.0.0', 10, 'carrier-grade NAT'],
-  ['224.0.0.0', 4, 'multicast'],
-  ['240.0.0.0', 4, 'reserved/broadcast'],
+/** Ranges ipaddr.js calls unicast but that reach a cloud's own services from inside the cloud. */
+const EXTRA_FORBIDDEN: readonly (readonly [string, string])[] = [
+  ['169.254.169.254/32', 'cloud metadata endpoint'],
+  ['168.63.129.16/32', 'Azure platform (wireserver) endpoint'],
+  ['fd00:ec2::254/128', 'cloud metadata endpoint'],
+  // RFC 8215 local-use NAT64: translated by the site's own gateway, into whatever IPv4 network it serves.
+  ['64:ff9b:1::/48', 'local-use NAT64'],
 ];
 
-const FORBIDDEN_V6: readonly (readonly [string, number, string])[] = [
-  ['fd00:ec2::254', 128, 'cloud metadata endpoint'],
-  ['::', 128, 'unspecified address'],
-  ['::1', 128, 'loopback'],
-  ['fc00::', 7, 'unique local (private) network'],
-  ['fe80::', 10, 'link-local'],
-  ['fec0::', 10, 'site-local'],
-  ['ff00::', 8, 'multicast'],
-];
+/** ipaddr.js range names in words; every range but `unicast` is refused. */
+const RANGE_WORDS: Readonly<Record<string, string>> = {
+  unspecified: 'unspecified ("this network")',
+  broadcast: 'broadcast',
+  multicast: 'multicast',
+  linkLocal: 'link-local',
+  loopback: 'loopback',
+  carrierGradeNat: 'carrier-grade NAT (shared)',
+  private: 'private network',
+  reserved: 'reserved or benchmarking/documentation',
+  uniqueLocal: 'unique local (private) network',
+  deprecatedSiteLocal: 'site-local',
+  discard: 'discard-only',
+};
+
+/** IPv6 ranges that carry an IPv4 address, in words. */
+const EMBEDDING_RANGES: ReadonlyMap<string, string> = new Map([
+  ['ipv4Mapped', 'IPv4-mapped'],
+  ['rfc6145', 'SIIT-translated'],
+  ['rfc6052', 'NAT64'],
+  ['6to4', '6to4'],
+  ['teredo', 'Teredo'],
+]);
 
 export function createAddressGuard(options: { allowedTargets: readonly string[]; resolve?: Resolver }): AddressGuard {
   const resolve: Resolver = options.resolve ?? ((hostname) => dns.lookup(hostname, { all: true, verbatim: true }));
@@ -63,28 +76,41 @@ export function createAddressGuard(options: { allowedTargets: readonly string[];
   const allowedRanges = new BlockList();
   for (const entry of options.allowedTargets) addAllowed(entry.trim(), allowedHosts, allowedRanges);
 
-  const forbidden = FORBIDDEN_V4.map(([base, prefix, reason]) => ({ list: subnet(base, prefix, 'ipv4'), reason }))
-    .concat(FORBIDDEN_V6.map(([base, prefix, reason]) => ({ list: subnet(base, prefix, 'ipv6'), reason })));
+  const extraForbidden = EXTRA_FORBIDDEN.map(([cidr, reason]) => ({ range: ipaddr.parseCIDR(cidr), reason }));
 
   const isAllowListed = (address: string): boolean => {
     const family = net.isIPv4(address) ? 'ipv4' : 'ipv6';
     if (allowedRanges.check(address, family)) return true;
-    const embedded = family === 'ipv6' ? embeddedIpv4(address) : undefined;
-    return embedded !== undefined && allowedRanges.check(embedded, 'ipv4');
+    return embeddedIpv4(address).some((embedded) => allowedRanges.check(embedded, 'ipv4'));
+  };
+
+  /** Why this parsed address is not a public unicast address; embedded IPv4 addresses are judged on their own. */
+  const classify = (ip: ipaddr.IPv4 | ipaddr.IPv6): string | undefined => {
+    for (const extra of extraForbidden) {
+      if (ip.kind() === extra.range[0].kind() && ip.match(extra.range)) return extra.reason;
+    }
+    const range = ip.range();
+    const embedding = ip.kind() === 'ipv6' ? EMBEDDING_RANGES.get(range) : undefined;
+    if (embedding !== undefined) {
+      for (const embedded of embeddedIpv4(ip.toString())) {
+        const reason = classify(ipaddr.IPv4.parse(embedded));
+        if (reason !== undefined) return `${reason} (${embedded} embedded in a ${embedding} address)`;
+      }
+      return undefined;
+    }
+    if (range === 'unicast') {
+      // IPv4-compatible ::a.b.c.d (deprecated) is "unicast" to ipaddr.js but still carries an IPv4 address.
+      const compatible = ip.kind() === 'ipv6' ? ipv4Compatible(ip as ipaddr.IPv6) : undefined;
+      const reason = compatible === undefined ? undefined : classify(compatible);
+      return reason === undefined ? undefined : `${reason} (${compatible?.toString() ?? ''} embedded in an IPv4-compatible address)`;
+    }
+    return RANGE_WORDS[range] ?? `special-purpose (${range})`;
   };
 
   const refusal = (address: string): string | undefined => {
-    const version = net.isIP(address);
-    if (version === 0) return `"${address}" is not an IP address`;
+    if (net.isIP(address) === 0) return `"${address}" is not an IP address`;
     if (isAllowListed(address)) return undefined;
-    const embedded = version === 6 ? embeddedIpv4(address) : undefined;
-    const candidates: [string, 'ipv4' | 'ipv6'][] = embedded !== undefined ? [[embedded, 'ipv4'], [address, 'ipv6']] : [[address, version === 4 ? 'ipv4' : 'ipv6']];
-    for (const [candidate, family] of candidates) {
-      for (const range of forbidden) {
-        if (range.list.check(candidate, family)) return range.reason + (candidate !== address ? ` (${candidate} embedded in ${address})` : '');
-      }
-    }
-    return undefined;
+    return classify(ipaddr.parse(address));
   };
 
   const hostAllowed = (hostname: string): boolean => allowedHosts.has(normaliseHost(hostname));
@@ -153,12 +179,6 @@ export function createAddressGuard(options: { allowedTargets: readonly string[];
   return { refusal, hostAllowed, lookup, connector };
 }
 
-function subnet(base: string, prefix: number, family: 'ipv4' | 'ipv6'): BlockList {
-  const list = new BlockList();
-  list.addSubnet(base, prefix, family);
-  return list;
-}
-
 function normaliseHost(host: string): string {
   let h = host.trim().toLowerCase();
   if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
@@ -190,32 +210,39 @@ function addAllowed(entry: string, hosts: Set<string>, ranges: BlockList): void 
   hosts.add(host);
 }
 
-/** The IPv4 address carried inside an IPv6 address (mapped, compatible, NAT64, 6to4), if any. */
-export function embeddedIpv4(address: string): string | undefined {
-  const groups = expandIpv6(address);
-  if (groups === undefined) return undefined;
-  const v4 = (high: number, low: number): string => `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
-  const [g0, g1, g2, g3, g4, g5, g6, g7] = groups as [number, number, number, number, number, number, number, number];
-  const zeroPrefix = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0;
-  if (zeroPrefix && g5 === 0xffff) return v4(g6, g7);
-  if (zeroPrefix && g5 === 0 && (g6 !== 0 || g7 > 1)) return v4(g6, g7);
-  if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) return v4(g6, g7);
-  if (g0 === 0x2002) return v4(g1, g2);
-  return undefined;
+/** `::a.b.c.d` with a non-zero IPv4 part (`::` and `::1` are IPv6's own unspecified and loopback). */
+function ipv4Compatible(ip: ipaddr.IPv6): ipaddr.IPv4 | undefined {
+  const p = ip.parts;
+  if (p.slice(0, 6).some((g) => g !== 0) || (p[6] === 0 && (p[7] ?? 0) <= 1)) return undefined;
+  return ipv4From(p[6] ?? 0, p[7] ?? 0);
 }
 
-function expandIpv6(address: string): number[] | undefined {
-  if (!net.isIPv6(address)) return undefined;
-  let text = address.toLowerCase().split('%')[0] as string;
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted) {
-    const parts = (dotted[1] as string).split('.').map(Number) as [number, number, number, number];
-    text = text.slice(0, -(dotted[1] as string).length) + `${((parts[0] << 8) | parts[1]).toString(16)}:${((parts[2] << 8) | parts[3]).toString(16)}`;
+function ipv4From(high: number, low: number): ipaddr.IPv4 {
+  return new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+}
+
+/**
+ * The IPv4 addresses an IPv6 address carries: mapped and SIIT (`::ffff:a.b.c.d`, `::ffff:0:a.b.c.d`), NAT64
+ * (`64:ff9b::a.b.c.d`), 6to4 (`2002:AABB:CCDD::`), Teredo (server in bits 32-63, client inverted in the last 32)
+ * and IPv4-compatible (`::a.b.c.d`). Empty for anything else.
+ */
+export function embeddedIpv4(address: string): string[] {
+  if (!net.isIPv6(address)) return [];
+  const ip = ipaddr.IPv6.parse(address);
+  const p = ip.parts.map((g) => g ?? 0);
+  const at = (i: number): number => p[i] ?? 0;
+  switch (ip.range()) {
+    case 'ipv4Mapped':
+    case 'rfc6145':
+    case 'rfc6052':
+      return [ipv4From(at(6), at(7)).toString()];
+    case '6to4':
+      return [ipv4From(at(1), at(2)).toString()];
+    case 'teredo':
+      return [ipv4From(at(2), at(3)).toString(), ipv4From(at(6) ^ 0xffff, at(7) ^ 0xffff).toString()];
+    default: {
+      const compatible = ipv4Compatible(ip);
+      return compatible ? [compatible.toString()] : [];
+    }
   }
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const headGroups = head === '' ? [] : head.split(':');
-  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
-  const fill = tail === undefined ? [] : Array<string>(8 - headGroups.length - tailGroups.length).fill('0');
-  const groups = [...headGroups, ...fill, ...tailGroups].map((g) => parseInt(g, 16));
-  return groups.length === 8 ? groups : undefined;
 }
