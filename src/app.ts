@@ -24,6 +24,7 @@ import { indexWebapiRoutes, loadWebapiRoutes, type WebapiRoute, type WebapiRoute
 import { encodeTriggerMessage } from './queue/publish.ts';
 import type { QueueConsumer, QueueTransport } from './queue/transport.ts';
 import { createBuiltinSearch, type SearchEngine } from './search/engine.ts';
+import { createAddressGuard } from './sinks/address-guard.ts';
 import { createHttpSink } from './sinks/http.ts';
 import { createSinkRegistry, type SinkRegistry } from './sinks/registry.ts';
 import { ensureEmbeddedCryptKey, readEmbeddedCryptKey } from './store/crypt-key.ts';
@@ -332,6 +333,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         return () => attemptFeed.off('attempt', listener);
       },
       auth,
+      recipientRefusal: createAddressGuard({ allowedTargets: settings.allowedTargets }).recipientRefusal,
     };
 
     const timers: NodeJS.Timeout[] = [];

@@ -135,3 +135,12 @@ export interface DeliveryOutcome {
   readonly disableSubscription?: boolean;
   readonly statusCode?: number;
 }
+
+/** Who is calling the API: resolved from `Authorization: Bearer …` (the sidecar's API token or a Magento integration). */
+export type Principal = { readonly kind: 'api-token' } | { readonly kind: 'integration'; readonly integrationId: number; readonly name: string };
+
+/**
+ * Whether the principal holds every one of these Magento ACL resources; undefined when the answer is not known
+ * (no authenticator knows the principal), which counts as allowed: only integrations have a narrower ACL.
+ */
+export type ResourceCheck = (principal: Principal, resources: readonly string[]) => Promise<boolean | undefined>;

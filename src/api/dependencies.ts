@@ -1,6 +1,8 @@
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/store.ts';
-import type { EventRegistry, StoreId } from '../types.ts';
+import type { EventRegistry, Principal, StoreId } from '../types.ts';
+
+export type { Principal } from '../types.ts';
 
 /**
  * What the REST API, GraphQL and the console need from the rest of the sidecar. `src/app.ts` builds it; tests
@@ -27,6 +29,11 @@ export interface ApiDependencies {
   /** Subscribe to delivery attempts as they are logged (live feed); returns an unsubscribe function. */
   onAttempt(listener: (attempt: AttemptEvent) => void): () => void;
   readonly auth: Authenticator;
+  /**
+   * The private-address guard's verdict on a recipient URL when a subscription is saved (an IP literal it refuses),
+   * so the mistake is named then rather than at the first delivery. Optional: the sink checks at connect time anyway.
+   */
+  readonly recipientRefusal?: (url: URL) => string | undefined;
 }
 
 export interface SearchPage {
@@ -70,9 +77,6 @@ export interface AttemptEvent {
   readonly chainStatus: string;
   readonly created: Date;
 }
-
-/** Who is calling: resolved from `Authorization: Bearer …`. */
-export type Principal = { readonly kind: 'api-token' } | { readonly kind: 'integration'; readonly integrationId: number; readonly name: string };
 
 export interface Authenticator {
   /**

@@ -29,6 +29,11 @@ export interface AddressGuard {
   refusal(address: string): string | undefined;
   /** Whether the host name itself is allow-listed (then every address it resolves to is allowed). */
   hostAllowed(hostname: string): boolean;
+  /**
+   * Why a recipient URL whose host is an IP literal would be refused, or undefined (host names are judged at
+   * connect time, on what they resolve to then). Lets a subscription be refused when it is saved.
+   */
+  recipientRefusal(url: URL): string | undefined;
   /** dns.lookup-compatible function that only yields allowed addresses. */
   readonly lookup: (hostname: string, options: unknown, callback: LookupCallback) => void;
   /** undici connector enforcing the guard; pass as `connect` to an Agent or Pool. */
@@ -176,7 +181,14 @@ export function createAddressGuard(options: { allowedTargets: readonly string[];
     };
   };
 
-  return { refusal, hostAllowed, lookup, connector };
+  const recipientRefusal = (url: URL): string | undefined => {
+    const host = normaliseHost(url.hostname);
+    if (net.isIP(host) === 0 || hostAllowed(host)) return undefined;
+    const reason = refusal(host);
+    return reason === undefined ? undefined : forbiddenError(host, host, reason).message;
+  };
+
+  return { refusal, hostAllowed, recipientRefusal, lookup, connector };
 }
 
 function normaliseHost(host: string): string {

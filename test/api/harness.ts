@@ -58,7 +58,14 @@ function fakeSearch(harness: { hits: SearchHit[] }) {
 }
 
 export async function startHarness(
-  options: { auth?: Authenticator; events?: string[]; eventResources?: Record<string, readonly string[]>; server?: Partial<HttpServerOptions>; replayLimit?: number } = {},
+  options: {
+    auth?: Authenticator;
+    events?: string[];
+    eventResources?: Record<string, readonly string[]>;
+    server?: Partial<HttpServerOptions>;
+    replayLimit?: number;
+    recipientRefusal?: ApiDependencies['recipientRefusal'];
+  } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(path.join(tmpdir(), 'ae-api-'));
   const logger = silentLogger();
@@ -94,6 +101,7 @@ export async function startHarness(
     health: async () => state.health,
     onAttempt: () => () => undefined,
     auth: options.auth ?? createApiTokenAuth(API_TOKEN),
+    ...(options.recipientRefusal ? { recipientRefusal: options.recipientRefusal } : {}),
   };
   const server = createHttpServer({ deps, port: 0, host: '127.0.0.1', metrics, routes: createRoutes({ replayLimit: options.replayLimit ?? 10_000, searchPageSize: 2 }), ...options.server });
   await server.listen();

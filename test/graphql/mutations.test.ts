@@ -44,16 +44,16 @@ describe('GraphQL mutations', () => {
     });
   });
 
-  it('subscribe accepts another sink with its own kind of recipient', async () => {
-    const reply = await server.query<{ subscribe: { sink: string; storeId: number } }>(SUBSCRIBE, {
+  it('subscribe refuses a sink that cannot deliver now, saying why', async () => {
+    const reply = await server.query(SUBSCRIBE, {
       input: { eventName: 'customer.created', recipientUrl: 'arn:aws:events:eu-west-1:123456789012:event-bus/crm', verificationToken: 'x', sink: 'eventbridge', storeId: 2 },
     });
-    expect(reply.errors).toBeUndefined();
-    expect(reply.data?.subscribe).toMatchObject({ sink: 'eventbridge', storeId: 2 });
+    expect(reply.errors?.[0]?.extensions).toMatchObject({ code: 'SINK_NOT_CONFIGURED', field: 'input.sink' });
+    expect(reply.errors?.[0]?.message).toContain('async_events_aws/eventbridge/region is not set');
   });
 
   it.each([
-    ['an unknown event', { eventName: 'sales.order.Created' }, 'EVENT_UNKNOWN', 'input.eventName', '"sales.order.Created" is not declared'],
+    ['an unknown event', { eventName: 'sales.order.Created' }, 'EVENT_UNKNOWN', 'input.eventName', 'no async event "sales.order.Created" is declared'],
     ['an unknown sink', { sink: 'pigeon' }, 'SINK_UNKNOWN', 'input.sink', 'known sinks: http, eventbridge'],
     ['a URL that is not one', { recipientUrl: 'hooks.example.com/orders' }, 'VALIDATION_FAILED', 'input.recipientUrl', 'is not an absolute URL'],
     ['a non-http URL for the http sink', { recipientUrl: 'ftp://hooks.example.com/orders' }, 'VALIDATION_FAILED', 'input.recipientUrl', 'not ftp://'],

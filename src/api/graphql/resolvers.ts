@@ -6,14 +6,8 @@ import { inputError, withErrorCodes } from './errors.ts';
 import type { LiveFeeds } from './live-feed.ts';
 import { pageFromArgs } from './paging.ts';
 import { replayMatching } from './replay-query.ts';
-import {
-  newSubscriptionFromInput,
-  patchFromInput,
-  withInputFieldNames,
-  type SubscribeInput,
-  type SubscriptionRules,
-  type UpdateSubscriptionInput,
-} from './subscription-input.ts';
+import type { SubscriptionField } from '../../store/subscription-service/index.ts';
+import { servicesOf, toGraphqlInputError } from '../services.ts';
 import { buildTrace } from './trace.ts';
 
 /** What every resolver knows about the request: who is calling (already authenticated). */
@@ -28,9 +22,49 @@ interface PageArgs {
 
 const MAX_SUBSCRIPTION_ID = 4_294_967_295;
 
+/** The GraphQL input types of schemas/async-events.graphql; every check on them is the subscription service's. */
+interface SubscribeInput {
+  readonly eventName: string;
+  readonly recipientUrl: string;
+  readonly verificationToken: string;
+  readonly sink?: string | null;
+  readonly storeId?: number | null;
+}
+
+interface UpdateSubscriptionInput {
+  readonly recipientUrl?: string | null;
+  readonly verificationToken?: string | null;
+  readonly sink?: string | null;
+  readonly active?: boolean | null;
+  readonly storeId?: number | null;
+}
+
+const GRAPHQL_FIELD: Readonly<Record<SubscriptionField, string>> = {
+  eventName: 'input.eventName',
+  recipientUrl: 'input.recipientUrl',
+  verificationToken: 'input.verificationToken',
+  sink: 'input.sink',
+  storeId: 'input.storeId',
+  active: 'input.active',
+  subscriptionId: 'id',
+  subscription: 'input',
+};
+
+/** Runs a service call, naming refused fields as the client wrote them. */
+async function inGraphqlTerms<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (thrown) {
+    if (thrown instanceof AsyncEventsError && thrown.code === 'SUBSCRIPTION_NOT_FOUND') {
+      throw new AsyncEventsError('SUBSCRIPTION_NOT_FOUND', thrown.message, { field: 'id', id: thrown.details.id });
+    }
+    throw toGraphqlInputError(thrown, (field) => GRAPHQL_FIELD[field]);
+  }
+}
+
 /** Resolvers of schemas/async-events.graphql. They call the dependencies only; no SQL of their own. */
 export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
-  const rules = async (): Promise<SubscriptionRules> => ({ events: deps.events(), sinkKeys: (await deps.sinks()).map((sink) => sink.key) });
+  const { subscriptions } = servicesOf(deps);
   const audit = deps.logger.child({ component: 'graphql' });
 
   return {
@@ -59,19 +93,31 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
 
     Mutation: {
       subscribe: withErrorCodes(async (_: unknown, args: { input: SubscribeInput }, context: GraphqlContext) => {
-        const input = newSubscriptionFromInput(args.input, await rules());
-        const created = await withInputFieldNames(() => deps.store.subscriptions.create(input));
+        const { input } = args;
+        const created = await inGraphqlTerms(() =>
+          subscriptions.create(context.principal, {
+            eventName: input.eventName,
+            recipientUrl: input.recipientUrl,
+            verificationToken: input.verificationToken,
+            ...(input.sink != null ? { sink: input.sink } : {}),
+            ...(input.storeId != null ? { storeId: input.storeId } : {}),
+          }),
+        );
         audit.info({ principal: context.principal, subscriptionId: created.id, eventName: created.eventName }, 'subscription created');
         return created;
       }),
       updateSubscription: withErrorCodes(async (_: unknown, args: { id: string; input: UpdateSubscriptionInput }, context: GraphqlContext) => {
         const id = subscriptionId(args.id);
-        const current = await deps.store.subscriptions.get(id);
-        if (!current) throw new AsyncEventsError('SUBSCRIPTION_NOT_FOUND', `Subscription ${id} does not exist`, { field: 'id', id });
-        const patch = patchFromInput(args.input, current, await rules());
-        if (Object.keys(patch).length === 0) return current;
-        const updated = await withInputFieldNames(() => deps.store.subscriptions.update(id, patch));
-        audit.info({ principal: context.principal, subscriptionId: id, fields: Object.keys(patch) }, 'subscription updated');
+        const { input } = args;
+        const change = {
+          ...(input.recipientUrl != null ? { recipientUrl: input.recipientUrl } : {}),
+          ...(input.verificationToken != null ? { verificationToken: input.verificationToken } : {}),
+          ...(input.sink != null ? { sink: input.sink } : {}),
+          ...(input.active != null ? { active: input.active } : {}),
+          ...(input.storeId != null ? { storeId: input.storeId } : {}),
+        };
+        const updated = await inGraphqlTerms(() => subscriptions.update(context.principal, id, change));
+        audit.info({ principal: context.principal, subscriptionId: id, fields: Object.keys(change) }, 'subscription updated');
         return updated;
       }),
       replay: withErrorCodes(async (_: unknown, args: { uuid: string }, context: GraphqlContext) => {
