@@ -291,7 +291,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       await transport.publishTrigger(encodeTriggerMessage(eventName, args, storeId));
     };
 
-    const auth = await createAuthenticator(settings, store, logger);
+    const auth = await createAuthenticator(settings, store, logger, adminConfig);
     const deps: ApiDependencies = {
       logger,
       store,
@@ -444,11 +444,31 @@ function unconfiguredCallback(): MagentoCallback {
   };
 }
 
-async function createAuthenticator(settings: Settings, store: Store, logger: Logger): Promise<Authenticator> {
+/** Magento's defaults (Magento_Integration and Magento_Analytics config.xml) for the bearer rule. */
+const BEARER_PATH = 'oauth/consumer/enable_integration_as_bearer';
+const ANALYTICS_INTEGRATION_PATH = 'analytics/integration_name';
+const ANALYTICS_INTEGRATION_DEFAULT = 'Magento Analytics user';
+
+/**
+ * Magento 2.4.4+'s BearerTokenValidator plus Magento_Analytics' plugin on it: an integration's access token is a
+ * bearer token only while `oauth/consumer/enable_integration_as_bearer` is set (default 0), except for the
+ * analytics integration. Read through the admin config (core_config_data, env.php overrides win).
+ */
+export function integrationAsBearer(adminConfig: AdminConfig): (integrationName: string) => Promise<boolean> {
+  return async (integrationName) => {
+    const flag = (await adminConfig.get(BEARER_PATH))?.trim() ?? '0';
+    if (flag !== '' && flag !== '0') return true;
+    return integrationName === ((await adminConfig.get(ANALYTICS_INTEGRATION_PATH)) ?? ANALYTICS_INTEGRATION_DEFAULT);
+  };
+}
+
+async function createAuthenticator(settings: Settings, store: Store, logger: Logger, adminConfig: AdminConfig): Promise<Authenticator> {
   const authenticators: Authenticator[] = [];
   if (settings.apiToken) authenticators.push(createApiTokenAuth(settings.apiToken));
   // With Magento's own database, Magento integration tokens authorize too (ACL MageOS_AsyncEvents::manage).
-  if (store.dialect === 'mysql') authenticators.push(createIntegrationAuth({ db: store.db, logger, tablePrefix: settings.tablePrefix }));
+  if (store.dialect === 'mysql') {
+    authenticators.push(createIntegrationAuth({ db: store.db, logger, tablePrefix: settings.tablePrefix, integrationAsBearer: integrationAsBearer(adminConfig) }));
+  }
   if (authenticators.length === 0) {
     return {
       authenticate: async () => {

@@ -59,7 +59,16 @@ export function createApiTokenAuth(token: string): Authenticator {
 export interface IntegrationAuthOptions {
   readonly db: Kysely<Database>;
   readonly logger: Logger;
-  /** How long a token's verdict and an integration's resources are reused; default 30 s. 0 disables the cache. */
+  /**
+   * Magento 2.4.4+'s BearerTokenValidator: whether this integration's access token may be used as a standalone
+   * bearer token (`oauth/consumer/enable_integration_as_bearer`, or the Magento Analytics integration). Asked on
+   * every request, so turning the setting off takes effect as soon as the admin config is re-read.
+   */
+  readonly integrationAsBearer: (integrationName: string) => Promise<boolean>;
+  /**
+   * How long a token's verdict and an integration's resources are reused; default and most 5 s, so a token revoked
+   * in Magento stops working within 5 s. 0 disables the cache.
+   */
   readonly cacheTtlMs?: number;
   /**
    * env.php `db.table_prefix`. The store's plugin prefixes only its own tables (oauth_token among them); this
@@ -69,7 +78,13 @@ export interface IntegrationAuthOptions {
   readonly now?: () => number;
 }
 
-type Verdict = { readonly ok: true; readonly principal: Principal } | { readonly ok: false; readonly error: AsyncEventsError };
+/** A refusal of a real integration's token (no resource) still names the integration: the bearer rule comes first. */
+type Verdict =
+  | { readonly ok: true; readonly principal: Principal & { readonly kind: 'integration' } }
+  | { readonly ok: false; readonly error: AsyncEventsError; readonly integration?: string };
+
+/** The longest a revoked token, or a role changed in Magento, may go on working here. */
+export const MAX_AUTH_CACHE_MS = 5_000;
 
 const MAX_CACHED = 1000;
 
@@ -98,7 +113,7 @@ export function createIntegrationAuth(options: IntegrationAuthOptions): Authenti
   const tables = options.db.withTables<MagentoAuthTables>();
   const prefix = options.tablePrefix ?? '';
   const db = prefix === '' ? tables : tables.withPlugin(new TablePrefixPlugin(prefix, ['oauth_consumer', 'integration', 'authorization_role', 'authorization_rule']));
-  const ttl = options.cacheTtlMs ?? 30_000;
+  const ttl = Math.min(options.cacheTtlMs ?? MAX_AUTH_CACHE_MS, MAX_AUTH_CACHE_MS);
   const now = options.now ?? Date.now;
   const logger = options.logger.child({ stage: 'api-auth' });
   const verdicts = createTtlCache<Verdict>(ttl, now);
@@ -144,6 +159,7 @@ export function createIntegrationAuth(options: IntegrationAuthOptions): Authenti
     if (!permits(await allowedResources(integrationId), MANAGE_RESOURCE)) {
       return {
         ok: false,
+        integration: name,
         error: apiError(
           'FORBIDDEN',
           'The integration "%integration" is not allowed %resources. Grant it in System > Extensions > Integrations > API and try again.',
@@ -152,6 +168,14 @@ export function createIntegrationAuth(options: IntegrationAuthOptions): Authenti
       };
     }
     return { ok: true, principal: { kind: 'integration', integrationId, name } };
+  }
+
+  async function bearerAllowed(integration: string): Promise<boolean> {
+    try {
+      return await options.integrationAsBearer(integration);
+    } catch (error) {
+      throw unavailable(error);
+    }
   }
 
   function unavailable(error: unknown): AsyncEventsError {
@@ -171,6 +195,12 @@ export function createIntegrationAuth(options: IntegrationAuthOptions): Authenti
           throw unavailable(error);
         }
         verdicts.set(key, verdict);
+      }
+      const integration = verdict.ok ? verdict.principal.name : verdict.integration;
+      // Magento treats a token refused as bearer as no token at all: 401 whatever the integration's role allows.
+      if (integration !== undefined && !(await bearerAllowed(integration))) {
+        logger.debug({ integration }, 'integration token refused: oauth/consumer/enable_integration_as_bearer is off');
+        throw unauthorized(`integration "${integration}" may not use its access token as a bearer token (oauth/consumer/enable_integration_as_bearer is 0)`);
       }
       if (verdict.ok) return verdict.principal;
       logger.debug({ reason: verdict.error.details.reason, code: verdict.error.code }, 'integration token refused');

@@ -7,7 +7,17 @@ import type { ApiDependencies, SearchHit } from './dependencies.ts';
 import { formatMagentoDate } from './display.ts';
 import { defineRoute, StreamResponse, type AnyRoute } from './route.ts';
 import { storeIdSchema } from './routes-subscriptions.ts';
+import { assertMayTouchDelivery, servicesOf, toRestError } from './services.ts';
 import { fieldError } from './validation.ts';
+
+/** Runs an access check, answering a refusal as Magento's 403. */
+async function inRestTerms(run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (thrown) {
+    throw toRestError(thrown, (field) => field);
+  }
+}
 
 /* Our routes beyond upstream's webapi.xml: the delivery log, trace, replay, publish, sinks, parked messages. */
 
@@ -91,20 +101,20 @@ function noLog(uuid: string) {
   return apiError('NOT_FOUND', 'No delivery log with uuid "%1" exists.', [uuid]);
 }
 
-/** Distinct UUIDs the query matches, in search order; refuses before replaying anything when over the limit. */
-async function matchingChains(deps: ApiDependencies, query: string, limit: number, pageSize: number): Promise<string[]> {
-  const uuids = new Set<string>();
+/** Distinct UUIDs the query matches (with their event), in search order; refuses before replaying anything when over the limit. */
+async function matchingChains(deps: ApiDependencies, query: string, limit: number, pageSize: number): Promise<Map<string, string>> {
+  const uuids = new Map<string, string>();
   let from = 0;
   for (;;) {
     const page = await deps.search(query, { size: pageSize, from });
     for (const hit of page.hits) {
-      uuids.add(hit.uuid);
+      if (!uuids.has(hit.uuid)) uuids.set(hit.uuid, hit.eventName);
       if (uuids.size > limit) {
         throw apiError('VALIDATION_FAILED', 'The query matches more than %1 chains; narrow it down (for example with created:[… TO …]) and try again.', [limit]);
       }
     }
     from += page.hits.length;
-    if (page.hits.length < pageSize || from >= page.total) return [...uuids];
+    if (page.hits.length < pageSize || from >= page.total) return uuids;
   }
 }
 
@@ -140,9 +150,12 @@ export function logRoutes(options: LogRoutesOptions = {}): AnyRoute[] {
       params: uuidParam,
       query: z.strictObject({}),
       response: z.strictObject({ uuid: z.string(), chain: chainSchema.nullable(), attempts: z.array(attemptSchema), payload_pretty: z.string().nullable() }),
-      async handler({ params, deps }) {
+      async handler({ params, deps, principal }) {
         const [chain, attempts] = await Promise.all([deps.store.log.chain(params.uuid), deps.store.log.attempts(params.uuid)]);
         if (!chain && attempts.length === 0) throw noLog(params.uuid);
+        // The payload is the event's data: reading it needs the event's resources, as subscribing does.
+        const eventName = chain?.eventName ?? attempts[0]?.eventName;
+        if (eventName !== undefined) await inRestTerms(() => servicesOf(deps).access.assertAllowed(principal, eventName));
         const latest = attempts.at(-1);
         return {
           uuid: params.uuid,
@@ -163,7 +176,8 @@ export function logRoutes(options: LogRoutesOptions = {}): AnyRoute[] {
       params: uuidParam,
       query: z.strictObject({}),
       response: z.strictObject({ uuid: z.string(), subscription_id: z.number().int() }),
-      async handler({ params, deps }) {
+      async handler({ params, deps, principal }) {
+        await inRestTerms(() => assertMayTouchDelivery(deps, principal, params.uuid));
         // The pipeline's NOT_FOUND / SUBSCRIPTION_NOT_FOUND errors become 404s with their own message.
         const result = await deps.replay(params.uuid);
         return { uuid: result.uuid, subscription_id: result.subscriptionId };
@@ -183,12 +197,14 @@ export function logRoutes(options: LogRoutesOptions = {}): AnyRoute[] {
         replayed: z.array(z.strictObject({ uuid: z.string(), subscription_id: z.number().int() })),
         failed: z.array(z.strictObject({ uuid: z.string(), message: z.string() })),
       }),
-      async handler({ body, deps }) {
+      async handler({ body, deps, principal }) {
         const uuids = await matchingChains(deps, body.query, replayLimit, pageSize);
         const replayed: { uuid: string; subscription_id: number }[] = [];
         const failed: { uuid: string; message: string }[] = [];
-        for (const uuid of uuids) {
+        const { access } = servicesOf(deps);
+        for (const [uuid, eventName] of uuids) {
           try {
+            await access.assertAllowed(principal, eventName);
             const result = await deps.replay(uuid);
             replayed.push({ uuid: result.uuid, subscription_id: result.subscriptionId });
           } catch (error) {
@@ -212,10 +228,12 @@ export function logRoutes(options: LogRoutesOptions = {}): AnyRoute[] {
         store_id: storeIdSchema.optional(),
       }),
       response: z.strictObject({ published: z.literal(true), event_name: z.string(), store_id: z.string() }),
-      async handler({ body, deps, storeCode }) {
+      async handler({ body, deps, storeCode, principal }) {
         if (!deps.events().has(body.event_name)) {
           throw fieldError('event_name', `no async event "${body.event_name}" is declared in any enabled etc/async_events.xml`);
         }
+        // Publishing makes the sidecar fetch the entity with its own Magento token: the caller needs the event's resources.
+        await inRestTerms(() => servicesOf(deps).access.assertAllowed(principal, body.event_name));
         // Without a store code, or with `all`, the event is global: store "0", the PHP publisher's default.
         const storeId = body.store_id ?? (storeCode === undefined || storeCode === 'all' ? 0 : undefined);
         if (storeId === undefined) {

@@ -2,7 +2,7 @@ import { createEventAccess, type EventAccess } from '../config/event-access.ts';
 import { createSubscriptionService, fieldProblems, type SubscriptionField, type SubscriptionService } from '../store/subscription-service/index.ts';
 import { AsyncEventsError, isAsyncEventsError } from '../errors.ts';
 import { apiError, NOT_AUTHORIZED_MESSAGE } from './api-error.ts';
-import type { ApiDependencies } from './dependencies.ts';
+import type { ApiDependencies, Principal } from './dependencies.ts';
 
 /*
  * The rules REST and GraphQL share, built once per set of dependencies: who may act on an event (EventAccess) and
@@ -59,4 +59,21 @@ export function toGraphqlInputError(thrown: unknown, fieldName: (field: Subscrip
   if (!first || !isAsyncEventsError(thrown)) return thrown;
   const field = fieldName(first.field);
   return new AsyncEventsError(thrown.code, `Invalid value of "${field}": ${first.reason}`, { field }, { cause: thrown });
+}
+
+/** The event a delivery (UUID) belongs to, or undefined when the log has no such delivery. */
+export async function deliveryEventName(deps: ApiDependencies, uuid: string): Promise<string | undefined> {
+  const chain = await deps.store.log.chain(uuid);
+  if (chain) return chain.eventName;
+  const [first] = await deps.store.log.attempts(uuid);
+  return first?.eventName;
+}
+
+/**
+ * Throws FORBIDDEN unless the caller may read or replay this delivery (the resources of its event); an unknown
+ * UUID passes, so the caller answers its own "not found".
+ */
+export async function assertMayTouchDelivery(deps: ApiDependencies, principal: Principal, uuid: string): Promise<void> {
+  const eventName = await deliveryEventName(deps, uuid);
+  if (eventName !== undefined) await servicesOf(deps).access.assertAllowed(principal, eventName);
 }

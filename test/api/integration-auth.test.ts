@@ -2,12 +2,15 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { createConnection } from 'mysql2/promise';
 import { createIntegrationAuth, createCompositeAuth, createApiTokenAuth } from '../../src/api/auth.ts';
+import { integrationAsBearer } from '../../src/app.ts';
+import { createAdminConfig } from '../../src/config/admin-config.ts';
 import type { Authenticator } from '../../src/api/dependencies.ts';
 import { AsyncEventsError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/store.ts';
 import { createDatabase, describeWith, dropDatabase, MARIADB } from '../support/services.ts';
+import { startGraphqlServer } from '../graphql/harness.ts';
 import { startHarness } from './harness.ts';
 
 /*
@@ -117,6 +120,9 @@ for (const prefix of ['', 'm2_']) {
       await addIntegration(conn, prefix, 'denied-all', { token: TOKENS.denied, rules: { 'Magento_Backend::all': 'deny' } });
       await addIntegration(conn, prefix, 'request-token', { token: TOKENS.request, type: 'request', rules: { 'MageOS_AsyncEvents::manage': 'allow' } });
       store = await createStore({ database: { kind: 'mysql', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, password: MARIADB.password, database }, tablePrefix: prefix, cryptKeys: ['0123456789abcdef0123456789abcdef'], logger: silentLogger() });
+      await store.migrate();
+      // Magento 2.4.4+ refuses integration tokens as bearer tokens unless this is set (see the bearer tests below).
+      await store.configValues.set('oauth/consumer/enable_integration_as_bearer', '1');
     });
     afterAll(async () => {
       await store?.close();
@@ -124,7 +130,9 @@ for (const prefix of ['', 'm2_']) {
       if (database) await dropDatabase(database);
     });
 
-    const auth = () => createIntegrationAuth({ db: store.db, logger: silentLogger(), tablePrefix: prefix, cacheTtlMs: 0 });
+    /** The app's bearer rule over core_config_data, re-read on every call (no cache), with optional env.php overrides. */
+    const bearerRule = (overrides: Record<string, string> = {}) => integrationAsBearer(createAdminConfig(store.configValues, overrides, { ttlMs: 0 }));
+    const auth = () => createIntegrationAuth({ db: store.db, logger: silentLogger(), tablePrefix: prefix, cacheTtlMs: 0, integrationAsBearer: bearerRule() });
 
     it('a valid integration token with MageOS_AsyncEvents::manage passes, naming the integration', async () => {
       expect(await auth().authenticate(`Bearer ${TOKENS.good}`)).toEqual({ kind: 'integration', integrationId: goodId, name: 'sidecar' });
@@ -156,17 +164,42 @@ for (const prefix of ['', 'm2_']) {
       expect(await codeOf(auth(), `Bearer ${TOKENS.inactive}`)).toBe('UNAUTHORIZED');
     });
 
-    it('caches the verdict for the TTL, then reads the database again (revocation takes effect)', async () => {
-      let now = 1_000_000;
-      const cached = createIntegrationAuth({ db: store.db, logger: silentLogger(), tablePrefix: prefix, cacheTtlMs: 30_000, now: () => now });
-      const token = '11b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6';
-      await addIntegration(conn, prefix, `cache-${prefix || 'none'}`, { token, rules: { 'MageOS_AsyncEvents::manage': 'allow' } });
-      expect(await codeOf(cached, `Bearer ${token}`)).toBe('OK');
-      await conn.query(`UPDATE ${prefix}oauth_token SET revoked = 1 WHERE token = ?`, [token]);
-      now += 29_000;
-      expect(await codeOf(cached, `Bearer ${token}`)).toBe('OK');
-      now += 2_000;
-      expect(await codeOf(cached, `Bearer ${token}`)).toBe('UNAUTHORIZED');
+    it('a revoked token stops working within 5 s: the cache lives at most 5 s, even when a longer TTL is asked for', async () => {
+      for (const cacheTtlMs of [undefined, 30_000]) {
+        let now = 1_000_000;
+        const cached = createIntegrationAuth({ db: store.db, logger: silentLogger(), tablePrefix: prefix, now: () => now, integrationAsBearer: bearerRule(), ...(cacheTtlMs ? { cacheTtlMs } : {}) });
+        const token = `1${String(cacheTtlMs ?? 0).padStart(5, '0')}c3d4e5f6a7b8c9d0e1f2a3b4c5d6`.slice(0, 32);
+        await addIntegration(conn, prefix, `cache-${prefix || 'none'}-${cacheTtlMs ?? 'default'}`, { token, rules: { 'MageOS_AsyncEvents::manage': 'allow' } });
+        expect(await codeOf(cached, `Bearer ${token}`)).toBe('OK');
+        await conn.query(`UPDATE ${prefix}oauth_token SET revoked = 1 WHERE token = ?`, [token]);
+        now += 4_900;
+        expect(await codeOf(cached, `Bearer ${token}`), 'still cached').toBe('OK');
+        now += 200;
+        expect(await codeOf(cached, `Bearer ${token}`), 'revoked after 5.1 s').toBe('UNAUTHORIZED');
+      }
+    });
+
+    it('honours oauth/consumer/enable_integration_as_bearer as Magento 2.4.4+ does: 0 makes every integration token a 401', async () => {
+      const off = createIntegrationAuth({ db: store.db, logger: silentLogger(), tablePrefix: prefix, cacheTtlMs: 0, integrationAsBearer: bearerRule({ 'oauth/consumer/enable_integration_as_bearer': '0' }) });
+      await expect(off.authenticate(`Bearer ${TOKENS.good}`)).rejects.toMatchObject({ code: 'UNAUTHORIZED', details: { reason: expect.stringMatching(/enable_integration_as_bearer/) } });
+      // Without the flag the token is no token at all: 401 even where the role lacks the resource (not 403).
+      expect(await codeOf(off, `Bearer ${TOKENS.noResource}`)).toBe('UNAUTHORIZED');
+      // Magento_Analytics' plugin: its own integration is always allowed as bearer.
+      const analytics = createIntegrationAuth({
+        db: store.db, logger: silentLogger(), tablePrefix: prefix, cacheTtlMs: 0,
+        integrationAsBearer: bearerRule({ 'oauth/consumer/enable_integration_as_bearer': '0', 'analytics/integration_name': 'everything' }),
+      });
+      expect(await codeOf(analytics, `Bearer ${TOKENS.all}`)).toBe('OK');
+      expect(await codeOf(analytics, `Bearer ${TOKENS.good}`)).toBe('UNAUTHORIZED');
+      // The value stored in core_config_data is read live: switching it off in Magento's admin takes effect.
+      const live = auth();
+      expect(await codeOf(live, `Bearer ${TOKENS.good}`)).toBe('OK');
+      await store.configValues.set('oauth/consumer/enable_integration_as_bearer', '0');
+      try {
+        expect(await codeOf(live, `Bearer ${TOKENS.good}`)).toBe('UNAUTHORIZED');
+      } finally {
+        await store.configValues.set('oauth/consumer/enable_integration_as_bearer', '1');
+      }
     });
 
     it('through HTTP: 200 with the integration token, 403 without the resource, 401 revoked; the API token still works beside it', async () => {
@@ -214,7 +247,80 @@ for (const prefix of ['', 'm2_']) {
         expect((await h.store.subscriptions.get(id))?.recipientUrl).toBe('https://r.example.com/');
         // Events without <resources> need only MageOS_AsyncEvents::manage.
         expect((await h.request('POST', '/rest/V1/async_event', { body: { asyncEvent: { ...body.asyncEvent, event_name: 'example.event' } }, token: TOKENS.good })).status).toBe(200);
+
+        // The same token is refused on GraphQL, subscribing and redirecting alike; the "All" token is not.
+        const graphql = await startGraphqlServer(h.deps);
+        try {
+          const before = await h.store.subscriptions.list();
+          const input = { eventName: 'sales.order.created', recipientUrl: 'https://r.example.com/', verificationToken: 'tok' };
+          const subscribe = 'mutation ($input: SubscribeInput!) { subscribe(input: $input) { id } }';
+          const refusedGraphql = await graphql.query(subscribe, { input }, TOKENS.good);
+          expect(refusedGraphql.status).toBe(403);
+          expect(refusedGraphql.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN' });
+          const redirect = await graphql.query('mutation { updateSubscription(id: "' + id + '", input: { recipientUrl: "https://attacker.example.com/" }) { id } }', {}, TOKENS.good);
+          expect(redirect.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN' });
+          expect(await h.store.subscriptions.list()).toEqual(before);
+          expect((await graphql.query(subscribe, { input }, TOKENS.all)).errors).toBeUndefined();
+        } finally {
+          await graphql.close();
+        }
       } finally {
+        await h.close();
+      }
+    });
+
+    it("publishing, reading a trace or its payload and replaying need the event's <resources> too, on REST and GraphQL", async () => {
+      const h = await startHarness({
+        auth: createCompositeAuth([createApiTokenAuth('local-token'), auth()]),
+        eventResources: { 'sales.order.created': ['Magento_Sales::sales'] },
+      });
+      const graphql = await startGraphqlServer(h.deps);
+      try {
+        const sales = await h.store.subscriptions.create({ eventName: 'sales.order.created', recipientUrl: 'https://r.example.com/', verificationToken: 'tok', metadata: 'http' });
+        const other = await h.store.subscriptions.create({ eventName: 'example.event', recipientUrl: 'https://r.example.com/', verificationToken: 'tok', metadata: 'http' });
+        const salesUuid = '0b6c3f1e-6d5a-4a8e-9a57-2f1f2d3c4b5a';
+        const otherUuid = '1b6c3f1e-6d5a-4a8e-9a57-2f1f2d3c4b5a';
+        for (const [uuid, subscription] of [[salesUuid, sales], [otherUuid, other]] as const) {
+          await h.store.log.openChain({ uuid, subscriptionId: subscription.id, eventName: subscription.eventName, storeId: '1' });
+          await h.store.log.recordAttempt({ uuid, subscriptionId: subscription.id, eventName: subscription.eventName, storeId: '1', success: true, responseData: 'HTTP 200', serializedData: '{"data":{"customer_email":"roni_cost@example.com"}}', chainStatus: 'delivered', deathCount: 0, nextAttemptAt: null });
+        }
+        h.hits = [
+          { logId: 1, uuid: salesUuid, eventName: 'sales.order.created', success: true, created: new Date(), subscriptionId: sales.id, recipientUrl: sales.recipientUrl, responseData: 'HTTP 200' },
+          { logId: 2, uuid: otherUuid, eventName: 'example.event', success: true, created: new Date(), subscriptionId: other.id, recipientUrl: other.recipientUrl, responseData: 'HTTP 200' },
+        ];
+        const publish = { event_name: 'sales.order.created', arguments: { id: 3 } };
+        const limited = await h.request('POST', '/rest/V1/async_events/publish', { body: publish, token: TOKENS.good });
+        expect(limited.status).toBe(403);
+        expect(limited.json).toEqual({ message: "The consumer isn't authorized to access %resources.", parameters: { resources: ['Magento_Sales::sales'] } });
+        expect(h.calls.publish).toEqual([]);
+        expect((await h.request('POST', '/rest/V1/async_events/publish', { body: publish, token: TOKENS.all })).status).toBe(200);
+        expect((await h.request('POST', '/rest/V1/async_events/publish', { body: { ...publish, event_name: 'example.event' }, token: TOKENS.good })).status).toBe(200);
+
+        const trace = await h.request('GET', `/rest/V1/async_events/logs/${salesUuid}`, { token: TOKENS.good });
+        expect(trace.status).toBe(403);
+        expect(trace.text).not.toContain('roni_cost');
+        expect((await h.request('GET', `/rest/V1/async_events/logs/${salesUuid}`, { token: TOKENS.all })).status).toBe(200);
+        expect((await h.request('GET', `/rest/V1/async_events/logs/${otherUuid}`, { token: TOKENS.good })).status).toBe(200);
+
+        expect((await h.request('POST', `/rest/V1/async_events/logs/${salesUuid}/replay`, { token: TOKENS.good })).status).toBe(403);
+        expect(h.calls.replay).toEqual([]);
+        const byQuery = await h.request('POST', '/rest/V1/async_events/replay', { body: { query: 'success:true' }, token: TOKENS.good });
+        expect(byQuery.json).toMatchObject({ count: 1, replayed: [{ uuid: otherUuid }], failed: [{ uuid: salesUuid, message: expect.stringContaining('Magento_Sales::sales') }] });
+        expect(h.calls.replay).toEqual([otherUuid]);
+
+        const graphTrace = await graphql.query(`{ trace(uuid: "${salesUuid}") { payload } }`, {}, TOKENS.good);
+        expect(graphTrace.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN' });
+        expect(JSON.stringify(graphTrace)).not.toContain('roni_cost');
+        expect((await graphql.query(`{ trace(uuid: "${salesUuid}") { payload } }`, {}, TOKENS.all)).errors).toBeUndefined();
+        const graphReplay = await graphql.query(`mutation { replay(uuid: "${salesUuid}") { uuid } }`, {}, TOKENS.good);
+        expect(graphReplay.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN' });
+        const graphQuery = await graphql.query<{ replayQuery: { matched: number; failed: { uuid: string; code: string }[] } }>(
+          'mutation { replayQuery(query: "success:true") { matched failed { uuid code } } }', {}, TOKENS.good,
+        );
+        expect(graphQuery.data?.replayQuery).toEqual({ matched: 2, failed: [{ uuid: salesUuid, code: 'FORBIDDEN' }] });
+        expect(h.calls.replay).toEqual([otherUuid, otherUuid]);
+      } finally {
+        await graphql.close();
         await h.close();
       }
     });
@@ -223,7 +329,7 @@ for (const prefix of ['', 'm2_']) {
       const broken = await createStore({ database: { kind: 'mysql', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, password: MARIADB.password, database }, tablePrefix: prefix, cryptKeys: ['0123456789abcdef0123456789abcdef'], logger: silentLogger() });
       await sql`SELECT 1`.execute(broken.db);
       await broken.close();
-      const dead = createIntegrationAuth({ db: broken.db, logger: silentLogger(), tablePrefix: prefix, cacheTtlMs: 0 });
+      const dead = createIntegrationAuth({ db: broken.db, logger: silentLogger(), tablePrefix: prefix, cacheTtlMs: 0, integrationAsBearer: async () => true });
       expect(await codeOf(dead, `Bearer ${TOKENS.good}`)).toBe('STORE_UNAVAILABLE');
     });
   });

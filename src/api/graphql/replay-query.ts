@@ -18,15 +18,22 @@ export interface ReplayQueryResult {
  * Replays every chain with an attempt matching the query. All UUIDs are collected before the first replay, so the
  * attempts a replay logs cannot shift the pages still being read, and a query over the cap replays nothing.
  */
-export async function replayMatching(deps: Pick<ApiDependencies, 'search' | 'replay' | 'logger'>, query: string): Promise<ReplayQueryResult> {
+export async function replayMatching(
+  deps: Pick<ApiDependencies, 'search' | 'replay' | 'logger'>,
+  query: string,
+  /** Throws (FORBIDDEN) for a chain of an event the caller may not replay; that chain then fails alone. */
+  authorize: (eventName: string) => Promise<void> = async () => undefined,
+): Promise<ReplayQueryResult> {
   if (query.trim() === '') throw inputError('query', 'must not be empty; an empty query would replay every delivery in the log');
-  const uuids = await matchingUuids(deps, query);
+  const events = await matchingUuids(deps, query);
+  const uuids = [...events.keys()];
   const replayed: { uuid: string; subscriptionId: number }[] = [];
   const failed: { uuid: string; code: string; message: string }[] = [];
   const queue = [...uuids];
   const worker = async (): Promise<void> => {
     for (let uuid = queue.shift(); uuid !== undefined; uuid = queue.shift()) {
       try {
+        await authorize(events.get(uuid) ?? '');
         replayed.push(await deps.replay(uuid));
       } catch (thrown) {
         if (thrown instanceof AsyncEventsError) {
@@ -44,11 +51,12 @@ export async function replayMatching(deps: Pick<ApiDependencies, 'search' | 'rep
   return { matched: uuids.length, replayed: replayed.sort(byMatchOrder), failed: failed.sort(byMatchOrder) };
 }
 
-async function matchingUuids(deps: Pick<ApiDependencies, 'search'>, query: string): Promise<string[]> {
-  const uuids = new Set<string>();
+/** Distinct UUIDs the query matches, each with its event. */
+async function matchingUuids(deps: Pick<ApiDependencies, 'search'>, query: string): Promise<Map<string, string>> {
+  const uuids = new Map<string, string>();
   for (let from = 0; ; ) {
     const page = await deps.search(query, { size: SCAN_PAGE_SIZE, from });
-    for (const hit of page.hits) uuids.add(hit.uuid);
+    for (const hit of page.hits) if (!uuids.has(hit.uuid)) uuids.set(hit.uuid, hit.eventName);
     if (uuids.size > REPLAY_QUERY_CAP) {
       throw new AsyncEventsError(
         'VALIDATION_FAILED',
@@ -59,5 +67,5 @@ async function matchingUuids(deps: Pick<ApiDependencies, 'search'>, query: strin
     from += page.hits.length;
     if (page.hits.length === 0 || from >= page.total) break;
   }
-  return [...uuids];
+  return uuids;
 }

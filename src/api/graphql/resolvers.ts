@@ -7,7 +7,7 @@ import type { LiveFeeds } from './live-feed.ts';
 import { pageFromArgs } from './paging.ts';
 import { replayMatching } from './replay-query.ts';
 import type { SubscriptionField } from '../../store/subscription-service/index.ts';
-import { servicesOf, toGraphqlInputError } from '../services.ts';
+import { assertMayTouchDelivery, servicesOf, toGraphqlInputError } from '../services.ts';
 import { buildTrace } from './trace.ts';
 
 /** What every resolver knows about the request: who is calling (already authenticated). */
@@ -75,7 +75,11 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
         const result = await deps.search(args.query ?? '', { size: Math.max(1, page.first), from: page.offset });
         return { total: result.total, nodes: result.hits.slice(0, page.first) };
       }),
-      trace: withErrorCodes(async (_: unknown, args: { uuid: string }) => (await buildTrace(deps.store, args.uuid)) ?? null),
+      trace: withErrorCodes(async (_: unknown, args: { uuid: string }, context: GraphqlContext) => {
+        // The payload is the event's data: reading it needs the event's resources, as subscribing does.
+        await assertMayTouchDelivery(deps, context.principal, args.uuid);
+        return (await buildTrace(deps.store, args.uuid)) ?? null;
+      }),
       subscriptions: withErrorCodes(async (_: unknown, args: PageArgs & { eventName?: string | null }) => {
         const page = pageFromArgs(args);
         const criteria = subscriptionCriteria(args.eventName ?? undefined, page.first, page.offset);
@@ -121,12 +125,13 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
         return updated;
       }),
       replay: withErrorCodes(async (_: unknown, args: { uuid: string }, context: GraphqlContext) => {
+        await assertMayTouchDelivery(deps, context.principal, args.uuid);
         const replayed = await deps.replay(args.uuid);
         audit.info({ principal: context.principal, uuid: args.uuid }, 'delivery replayed');
         return replayed;
       }),
       replayQuery: withErrorCodes(async (_: unknown, args: { query: string }, context: GraphqlContext) => {
-        const result = await replayMatching(deps, args.query);
+        const result = await replayMatching(deps, args.query, (eventName) => servicesOf(deps).access.assertAllowed(context.principal, eventName));
         audit.info({ principal: context.principal, query: args.query, matched: result.matched, failed: result.failed.length }, 'deliveries replayed by query');
         return result;
       }),
