@@ -67,7 +67,7 @@ function httpRecipientProblem(recipientUrl: string, refusal: RuleContext['recipi
   } catch {
     return { code: 'VALIDATION_FAILED', reason: `"${recipientUrl}" is not an absolute URL; the http sink needs an http:// or https:// URL such as https://example.com/webhook` };
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { code: 'VALIDATION_FAILED', reason: `the http sink delivers to http:// or https:// URLs, not ${url.protocol}//` };
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { code: 'VALIDATION_FAILED', reason: `"${recipientUrl}" is not an absolute http:// or https:// URL, which the http sink needs (not ${url.protocol}//)` };
   if (url.hostname === '') return { code: 'VALIDATION_FAILED', reason: `"${recipientUrl}" has no host` };
   // Credentials in the URL would be sent to every redirect target and shown wherever the URL is listed.
   if (url.username !== '' || url.password !== '') {
