@@ -122,11 +122,17 @@ describe('one subscription service behind REST and GraphQL: the shared request t
     expect(await h.store.subscriptions.list()).toEqual(before);
   });
 
-  it('deleting needs the event\'s resources as well', async () => {
+  it('deleting needs the event\'s resources as well, on REST and GraphQL', async () => {
     const { id } = await target();
     expect((await h.request('DELETE', `/rest/V1/async_event/${id}`, { token: LIMITED_TOKEN })).status).toBe(403);
+    const refused = await graphql.query(`mutation { unsubscribe(id: "${id}") }`, {}, LIMITED_TOKEN);
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN' });
     expect(await h.store.subscriptions.get(id)).toBeDefined();
     expect((await h.request('DELETE', `/rest/V1/async_event/${id}`)).status).toBe(200);
     expect(await h.store.subscriptions.get(id)).toBeUndefined();
+    expect((await h.request('DELETE', `/rest/V1/async_event/${id}`)).status).toBe(404);
+    const other = await target();
+    expect((await graphql.query(`mutation { unsubscribe(id: "${other.id}") }`, {}, API_TOKEN)).data).toEqual({ unsubscribe: true });
+    expect((await graphql.query(`mutation { unsubscribe(id: "${other.id}") }`, {}, API_TOKEN)).errors?.[0]?.extensions).toMatchObject({ code: 'SUBSCRIPTION_NOT_FOUND', field: 'id' });
   });
 });

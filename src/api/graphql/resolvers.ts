@@ -124,6 +124,12 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
         audit.info({ principal: context.principal, subscriptionId: id, fields: Object.keys(change) }, 'subscription updated');
         return updated;
       }),
+      unsubscribe: withErrorCodes(async (_: unknown, args: { id: string }, context: GraphqlContext) => {
+        const id = subscriptionId(args.id);
+        await inGraphqlTerms(() => subscriptions.delete(context.principal, id));
+        audit.info({ principal: context.principal, subscriptionId: id }, 'subscription deleted');
+        return true;
+      }),
       replay: withErrorCodes(async (_: unknown, args: { uuid: string }, context: GraphqlContext) => {
         await assertMayTouchDelivery(deps, context.principal, args.uuid);
         const replayed = await deps.replay(args.uuid);
