@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { startMagentoStandin, type MagentoStandin } from '../examples/magento-standin/server.ts';
 import type { App, AppOptions } from './app.ts';
 import type { HttpServer } from './api/http-server.ts';
@@ -87,8 +88,12 @@ export async function runDemo(settings: Settings, logger: Logger, start: StartSe
   }
   say();
   say('Look around (another terminal):');
-  say(`  console:  ${base}/   (sign in with the API token: ${app.settings.apiToken ?? demoSettings.apiToken ?? 'see ASYNC_EVENTS_API_TOKEN'})`);
-  say(`  trace:    curl -H "Authorization: Bearer ${demoSettings.apiToken ?? '$TOKEN'}" ${base}/rest/V1/async_events/logs/${webhook.id}`);
+  // Only a person at a terminal sees the token; piped or collected output (CI, container logs) gets where it is.
+  const token = process.stdout.isTTY === true ? demoSettings.apiToken : undefined;
+  const tokenFile = path.join(settings.dataDir, 'api-token');
+  const where = settings.origins.apiToken === 'generated' ? `in ${tokenFile}` : 'ASYNC_EVENTS_API_TOKEN';
+  say(`  console:  ${base}/   (sign in with the API token: ${token ?? where})`);
+  say(`  trace:    ${token ? '' : `TOKEN=... (${where}); `}curl -H "Authorization: Bearer ${token ?? '$TOKEN'}" ${base}/rest/V1/async_events/logs/${webhook.id}`);
   say(`  search:   npx async-events search 'event_name: sales.* AND success: true'`);
   say(`  publish:  npx async-events publish sales.order.created '{"id":42}' --store-id 1`);
   say('Serving until Ctrl-C.');

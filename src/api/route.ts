@@ -52,65 +52,49 @@ export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends 
   return route as unknown as AnyRoute;
 }
 
-type Segment = { readonly literal: string } | { readonly param: string };
-
-interface CompiledRoute {
-  readonly route: AnyRoute;
-  readonly segments: readonly Segment[];
-}
-
-export type RouteMatch =
-  | { readonly kind: 'matched'; readonly route: AnyRoute; readonly params: Record<string, string> }
-  | { readonly kind: 'none' };
-
-function compile(path: string): Segment[] {
+/** Literal segments beat parameters at the same position, so `/V1/async_events/sinks` wins over a `:param`. */
+function specificity(path: string): string {
   return path
     .split('/')
     .filter((s) => s !== '')
-    .map((s) => (s.startsWith(':') ? { param: s.slice(1) } : { literal: s }));
+    .map((s) => (s.startsWith(':') ? '1' : '0'))
+    .join('');
 }
 
-/** Literal segments beat parameters at the same position, so `/V1/async_events/sinks` wins over a `:param`. */
-function specificity(segments: readonly Segment[]): string {
-  return segments.map((s) => ('literal' in s ? '0' : '1')).join('');
-}
-
-export interface Router {
-  readonly routes: readonly AnyRoute[];
-  match(method: string, path: string): RouteMatch;
-}
-
-export function createRouter(routes: readonly AnyRoute[]): Router {
-  const compiled: CompiledRoute[] = routes
-    .map((route) => ({ route, segments: compile(route.path) }))
-    .sort((a, b) => specificity(a.segments).localeCompare(specificity(b.segments)));
+/**
+ * The table in the order a first-match router (express) must try it, most specific first; two routes with the same
+ * method and shape are a table bug, refused at start.
+ */
+export function orderRoutes(routes: readonly AnyRoute[]): AnyRoute[] {
   const seen = new Set<string>();
-  for (const { route, segments } of compiled) {
-    const key = `${route.method} ${segments.map((s) => ('literal' in s ? s.literal : ':')).join('/')}`;
+  for (const route of routes) {
+    const key = `${route.method} ${route.path.replace(/:\w+/g, ':')}`;
     if (seen.has(key)) throw new Error(`duplicate route ${route.method} ${route.path}`);
     seen.add(key);
   }
-  return {
-    routes,
-    match(method, path) {
-      const parts = path.split('/').filter((s) => s !== '');
-      for (const { route, segments } of compiled) {
-        if (route.method !== method || segments.length !== parts.length) continue;
-        const params: Record<string, string> = {};
-        let ok = true;
-        for (let i = 0; i < segments.length; i += 1) {
-          const segment = segments[i];
-          const part = parts[i] ?? '';
-          if (segment === undefined) { ok = false; break; }
-          if ('literal' in segment) {
-            if (segment.literal !== part) { ok = false; break; }
-          } else {
-            params[segment.param] = part;
-          }
-        }
-        if (ok) return { kind: 'matched', route, params };
+  return [...routes].sort((a, b) => specificity(a.path).localeCompare(specificity(b.path)));
+}
+
+/**
+ * The path parameter of a route whose raw segment is not valid percent-encoding (express refuses such a path
+ * before any handler runs, without naming the parameter).
+ */
+export function badlyEncodedParam(routes: readonly AnyRoute[], method: string, path: string): string | undefined {
+  const parts = path.split('/').filter((s) => s !== '');
+  for (const route of routes) {
+    const segments = route.path.split('/').filter((s) => s !== '');
+    if (route.method !== method || segments.length !== parts.length) continue;
+    if (!segments.every((s, i) => s.startsWith(':') || s === parts[i])) continue;
+    const index = segments.findIndex((s, i) => {
+      if (!s.startsWith(':')) return false;
+      try {
+        decodeURIComponent(parts[i] ?? '');
+        return false;
+      } catch {
+        return true;
       }
-      return { kind: 'none' };
-    },
-  };
+    });
+    if (index !== -1) return segments[index]?.slice(1);
+  }
+  return undefined;
 }

@@ -48,7 +48,8 @@ async function ensureApiToken(settings: Settings, logger: Logger): Promise<Setti
     token = randomBytes(24).toString('base64url');
     await mkdir(settings.dataDir, { recursive: true });
     await writeFile(file, `${token}\n`, { mode: 0o600 });
-    logger.info({ file }, `generated an API token (first start): ${token}`);
+    // The token goes into its file only: logs are read by many people, the file by its owner.
+    logger.info({ file }, 'generated an API token (first start); read it from the file');
   }
   return { ...settings, apiToken: token, origins: { ...settings.origins, apiToken: 'generated' } };
 }
@@ -59,7 +60,7 @@ export async function startServer(settings: Settings, logger: Logger, consumers:
   let http: HttpServer | undefined;
   let endLiveFeeds = () => {};
   try {
-    http = createHttpServer({ deps: app.deps, port: settings.port, metrics: app.metrics });
+    http = createHttpServer({ deps: app.deps, port: settings.port, host: settings.host, metrics: app.metrics, metricsPublic: settings.metricsPublic });
     endLiveFeeds = mountGraphqlAndConsole(app.deps, http);
     await http.listen().catch((error: unknown) => {
       if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {

@@ -27,6 +27,10 @@ export interface Settings {
   readonly amqpUrl: string | undefined;
   readonly elasticsearchUrl: string | undefined;
   readonly port: number;
+  /** Bind address of the HTTP port; default 127.0.0.1 (README, "Listening"). */
+  readonly host: string;
+  /** Serve /metrics without the API token. */
+  readonly metricsPublic: boolean;
   readonly apiToken: string | undefined;
   /** Hosts or CIDRs recipients may reach despite the private-address guard. */
   readonly allowedTargets: readonly string[];
@@ -60,6 +64,11 @@ export type DatabaseSettings =
 // Loading
 
 const DEFAULT_PORT = 8080;
+/**
+ * Loopback: the API holds admin power over plain HTTP, so it is reachable from elsewhere only when asked for
+ * (a container or a host behind a TLS proxy sets ASYNC_EVENTS_HOST=0.0.0.0).
+ */
+const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_TOTAL_TIMEOUT_MS = 15000;
 
@@ -76,6 +85,8 @@ const PROPERTY_OF: Readonly<Record<SettingVariable, string>> = {
   ASYNC_EVENTS_AMQP: 'amqpUrl',
   ASYNC_EVENTS_ELASTICSEARCH: 'elasticsearchUrl',
   ASYNC_EVENTS_PORT: 'port',
+  ASYNC_EVENTS_HOST: 'host',
+  ASYNC_EVENTS_METRICS_PUBLIC: 'metricsPublic',
   ASYNC_EVENTS_API_TOKEN: 'apiToken',
   ASYNC_EVENTS_ALLOWED_TARGETS: 'allowedTargets',
   ASYNC_EVENTS_PAYLOAD_FORMAT: 'payloadFormat',
@@ -119,6 +130,20 @@ function parseInteger(variable: string, value: string, min: number, max: number)
     throw invalid(variable, value, `expected a whole number from ${min} to ${max}`);
   }
   return Number(trimmed);
+}
+
+function parseHost(variable: string, value: string): string {
+  const trimmed = value.trim();
+  const bare = trimmed.replace(/^\[(.*)\]$/, '$1');
+  if (isIP(bare) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/.test(bare)) return bare;
+  throw invalid(variable, value, 'expected an IP address (127.0.0.1, 0.0.0.0, ::) or a host name');
+}
+
+function parseFlag(variable: string, value: string): boolean {
+  const trimmed = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(trimmed)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(trimmed)) return false;
+  throw invalid(variable, value, 'expected 1 or 0');
 }
 
 function parseHttpUrl(variable: string, value: string): string {
@@ -383,6 +408,8 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
     return found ? parse(found.value) : fallback;
   };
   const port = withDefault('ASYNC_EVENTS_PORT', (value) => parseInteger('ASYNC_EVENTS_PORT', value, 0, 65535), DEFAULT_PORT);
+  const host = withDefault('ASYNC_EVENTS_HOST', (value) => parseHost('ASYNC_EVENTS_HOST', value), DEFAULT_HOST);
+  const metricsPublic = withDefault('ASYNC_EVENTS_METRICS_PUBLIC', (value) => parseFlag('ASYNC_EVENTS_METRICS_PUBLIC', value), false);
   const allowedTargets = withDefault('ASYNC_EVENTS_ALLOWED_TARGETS', (value) => parseTargets('ASYNC_EVENTS_ALLOWED_TARGETS', value), [] as string[]);
   const payloadFormat = withDefault('ASYNC_EVENTS_PAYLOAD_FORMAT', (value) => parsePayloadFormat('ASYNC_EVENTS_PAYLOAD_FORMAT', value), 'cloudevents' as PayloadFormat);
   const connectTimeoutMs = withDefault(
@@ -406,6 +433,8 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
     amqpUrl,
     elasticsearchUrl,
     port,
+    host,
+    metricsPublic,
     apiToken,
     allowedTargets,
     payloadFormat,
@@ -470,6 +499,8 @@ export function describeSettings(settings: Settings): SettingRow[] {
     row('ASYNC_EVENTS_AMQP', settings.amqpUrl === undefined ? '(database queue)' : maskUrlPassword(settings.amqpUrl)),
     row('ASYNC_EVENTS_ELASTICSEARCH', settings.elasticsearchUrl === undefined ? '(built-in search)' : maskUrlPassword(settings.elasticsearchUrl)),
     row('ASYNC_EVENTS_PORT', String(settings.port)),
+    row('ASYNC_EVENTS_HOST', settings.host),
+    row('ASYNC_EVENTS_METRICS_PUBLIC', settings.metricsPublic ? '1 (no token needed)' : '0 (API token needed)'),
     row('ASYNC_EVENTS_API_TOKEN', settings.apiToken === undefined ? undefined : secret(settings.apiToken)),
     row('ASYNC_EVENTS_ALLOWED_TARGETS', settings.allowedTargets.length > 0 ? settings.allowedTargets.join(',') : undefined),
     row('ASYNC_EVENTS_PAYLOAD_FORMAT', settings.payloadFormat),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isAsyncEventsError } from '../../src/errors.ts';
 import { renderMessage } from '../../src/api/api-error.ts';
-import { parseNestedQuery } from '../../src/api/query-string.ts';
+import { parseMagentoQuery } from '../../src/api/magento-query.ts';
 import { searchCriteriaSchema, toSubscriptionCriteria } from '../../src/api/search-criteria.ts';
 import { parseInput } from '../../src/api/validation.ts';
 import { z } from 'zod';
@@ -9,7 +9,7 @@ import { z } from 'zod';
 const listQuery = z.strictObject({ searchCriteria: searchCriteriaSchema });
 
 function criteriaOf(queryString: string) {
-  const parsed = parseInput(listQuery, parseNestedQuery(new URLSearchParams(queryString)), 'query');
+  const parsed = parseInput(listQuery, parseMagentoQuery(queryString), 'query');
   return toSubscriptionCriteria(parsed.searchCriteria);
 }
 
@@ -24,23 +24,30 @@ function errorOf(fn: () => unknown): string {
 }
 
 describe('PHP-style nested query parsing', () => {
-  it('nests bracketed keys and appends []', () => {
-    expect(parseNestedQuery(new URLSearchParams('a[b][0][c]=1&a[b][0][d]=2&x[]=p&x[]=q&plain=v'))).toEqual({
-      a: { b: { '0': { c: '1', d: '2' } } },
-      x: { '0': 'p', '1': 'q' },
+  it('nests bracketed keys, keeping indexes as keys (a sparse [10] stays one entry)', () => {
+    expect(parseMagentoQuery('a[b][0][c]=1&a[b][0][d]=2&a[b][10][c]=3&plain=v&e=%E2%82%AC')).toEqual({
+      a: { b: { '0': { c: '1', d: '2' }, '10': { c: '3' } } },
       plain: 'v',
+      e: '€',
     });
   });
 
   it('lets nested keys supersede an empty searchCriteria= in either order', () => {
-    expect(parseNestedQuery(new URLSearchParams('searchCriteria=&searchCriteria[pageSize]=2'))).toEqual({ searchCriteria: { pageSize: '2' } });
-    expect(parseNestedQuery(new URLSearchParams('searchCriteria[pageSize]=2&searchCriteria='))).toEqual({ searchCriteria: { pageSize: '2' } });
+    expect(parseMagentoQuery('searchCriteria=&searchCriteria[pageSize]=2')).toEqual({ searchCriteria: { pageSize: '2' } });
+    expect(parseMagentoQuery('searchCriteria[pageSize]=2&searchCriteria=')).toEqual({ searchCriteria: { pageSize: '2' } });
   });
 
-  it('refuses a key given twice, a value that is also a parent, and unbalanced brackets', () => {
-    expect(errorOf(() => parseNestedQuery(new URLSearchParams('a=1&a=2')))).toContain('"a" is given more than once');
-    expect(errorOf(() => parseNestedQuery(new URLSearchParams('a=1&a[b]=2')))).toContain('both as a value and with nested keys');
-    expect(errorOf(() => parseNestedQuery(new URLSearchParams('a[b=1')))).toContain('unbalanced brackets');
+  it('refuses a key given twice, a value that is also a parent, nesting too deep, and never builds prototypes', () => {
+    expect(errorOf(() => parseMagentoQuery('a=1&a=2'))).toContain('"a" is given more than once');
+    expect(errorOf(() => parseMagentoQuery('a[b][0]=1&a[b][0]=2'))).toContain('"a[b][0]" is given more than once');
+    expect(errorOf(() => parseMagentoQuery('a=1&a[b]=2'))).toContain('both as a value and with nested keys');
+    expect(errorOf(() => parseMagentoQuery(`a${'[x]'.repeat(12)}=1`))).toContain('cannot be read');
+    expect(parseMagentoQuery('__proto__[polluted]=1')).toEqual({});
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('an unbalanced bracket stays part of the name, which the schema then refuses by name', () => {
+    expect(errorOf(() => criteriaOf('searchCriteria[pageSize=1'))).toContain('"searchCriteria[[pageSize]" is not a known field');
   });
 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { subscriptionDisplaySchema, type SubscriptionDisplay } from '../../src/api/display.ts';
-import { createRouter, defineRoute } from '../../src/api/route.ts';
+import { defineRoute } from '../../src/api/route.ts';
 import { AsyncEventsError } from '../../src/errors.ts';
 import { createRoutes } from '../../src/api/routes.ts';
 import { openApiPath } from '../../src/api/openapi.ts';
@@ -65,7 +65,11 @@ describe('HTTP server: health, readiness, metrics, OpenAPI, mounts', () => {
     metrics.deliveriesTotal.inc({ event: 'sales.order.created', sink: 'http', outcome: 'success' });
     metrics.queueDepth.set({ queue: 'event.trigger' }, 7);
     await h.request('GET', '/rest/V1/async_events/sinks');
-    const res = await h.request('GET', '/metrics', { token: null });
+    const refused = await h.request('GET', '/metrics', { token: null });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toBe('Bearer');
+    expect(refused.text).not.toContain('async_events_');
+    const res = await h.request('GET', '/metrics');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
     expect(res.text).toContain('async_events_deliveries_total{event="sales.order.created",sink="http",outcome="success"} 1');
@@ -109,19 +113,21 @@ describe('HTTP server: health, readiness, metrics, OpenAPI, mounts', () => {
       }
     });
 
-    it('routes every documented path and method', () => {
-      const router = createRouter(createRoutes());
+    it('routes every documented path and method, under /rest/V1 and /rest/<store_code>/V1', async () => {
       let count = 0;
       for (const [path, operations] of Object.entries(doc.paths)) {
         for (const method of Object.keys(operations)) {
           const concrete = path.replace(/\{subscriptionId\}/g, '12').replace(/\{uuid\}/g, '0b6c3f1e-6d5a-4a8e-9a57-2f1f2d3c4b5a');
-          const match = router.match(method.toUpperCase(), concrete);
-          expect(match.kind, `${method} ${path}`).toBe('matched');
-          if (match.kind === 'matched') expect(openApiPath(match.route.path)).toBe(path);
+          for (const prefix of ['/rest', '/rest/default']) {
+            // Without a token every matched route answers 401 before it reads anything; an unmatched one 404.
+            const res = await h.request(method.toUpperCase(), `${prefix}${concrete}`, { token: null });
+            expect(res.status, `${method} ${prefix}${concrete}`).toBe(401);
+          }
           count += 1;
         }
       }
       expect(count).toBe(createRoutes().length);
+      expect((await h.request('GET', '/rest/V1/no_such_route', { token: null })).status).toBe(404);
     });
 
     it('documents the searchCriteria structure and never the verification token in a response', () => {

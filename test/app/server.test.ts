@@ -85,7 +85,7 @@ describe('the started sidecar', () => {
     expect(overview.perMinute.reduce((sum, m) => sum + m.delivered, 0)).toBe(1);
     expect(overview.slowest.map((s) => s.subscriptionId)).toEqual([subscription.subscription_id]);
     expect(overview.services.every((s) => s.up)).toBe(true);
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await fetch(`${base}/metrics`, { headers: auth })).text();
     expect(metrics).toMatch(/async_events_deliveries_total\{[^}]*outcome="success"[^}]*\} 1/);
   });
 
