@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { createYoga, type YogaLogger } from 'graphql-yoga';
 import { AsyncEventsError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ApiDependencies, Principal } from '../dependencies.ts';
 import { useBearerAuth } from './auth.ts';
 import { toGraphqlError } from './errors.ts';
+import { offlineGraphiql } from './graphiql.ts';
 import type { GraphqlContext } from './resolvers.ts';
 import { createLiveFeeds } from './live-feed.ts';
 import { makeGraphqlSchema } from './schema.ts';
@@ -19,6 +21,22 @@ query RecentFailures {
   }
 }
 `;
+
+/**
+ * Limits checked while the document is parsed and validated, so a query over them is refused before any resolver
+ * runs (GraphQL Armor). The deepest query the schema allows (a trace's subscription's fields) is 3 levels; the
+ * console's largest is well under these. Field suggestions stay on: only an authenticated caller gets this far.
+ */
+export const GRAPHQL_LIMITS = {
+  maxDepth: { n: 8 },
+  maxAliases: { n: 15 },
+  maxTokens: { n: 2000 },
+  maxDirectives: { n: 20 },
+  // Armor multiplies a selection's cost by a literal `first`; the largest page of deliveries (first: 500, every
+  // field) costs about 12,250, so a few such pages fit and fifteen aliased ones do not.
+  costLimit: { maxCost: 50_000 },
+  blockFieldSuggestion: { enabled: false },
+} as const;
 
 type NodeContext = { req: IncomingMessage; res: ServerResponse };
 
@@ -35,6 +53,7 @@ export function createGraphqlHandler(deps: ApiDependencies): GraphqlHandler {
   const logger = deps.logger.child({ component: 'graphql' });
   const principals = new WeakMap<Request, Principal>();
   const liveFeeds = createLiveFeeds(deps.onAttempt);
+  const graphiql = offlineGraphiql();
   const yoga = createYoga<NodeContext, GraphqlContext>({
     schema: makeGraphqlSchema(deps, liveFeeds),
     graphqlEndpoint: GRAPHQL_PATH,
@@ -44,7 +63,8 @@ export function createGraphqlHandler(deps: ApiDependencies): GraphqlHandler {
       if (!principal) throw toGraphqlError(new AsyncEventsError('UNAUTHORIZED', 'The request was not authenticated'));
       return { principal };
     },
-    plugins: [useBearerAuth(deps.auth, principals, logger)],
+    plugins: [useBearerAuth(deps.auth, principals, logger), EnvelopArmorPlugin(GRAPHQL_LIMITS), graphiql.plugin],
+    renderGraphiQL: graphiql.render,
     graphiql: { title: 'async-events GraphQL', defaultQuery: GRAPHIQL_QUERY, headers: JSON.stringify({ Authorization: 'Bearer ' }) },
     landingPage: false,
     // Same-origin console and server-side clients need no CORS; other origins should not hold admin tokens.
