@@ -184,10 +184,11 @@ describe('describeSettings', () => {
       expect(byName.ASYNC_EVENTS_DB).toMatchObject({ value: 'mysql://mage:****@dbhost:3307/shop', origin: 'env.php' });
       expect(byName.ASYNC_EVENTS_AMQP).toMatchObject({ value: 'amqp://mq:****@rabbit:5673/%2Fshop', origin: 'env.php' });
       expect(byName.ASYNC_EVENTS_PORT).toMatchObject({ value: '8080', origin: 'default' });
+      expect(byName.ASYNC_EVENTS_HOST).toMatchObject({ value: '127.0.0.1', origin: 'default' });
       expect(byName.ASYNC_EVENTS_API_TOKEN).toMatchObject({ value: 'supe****', origin: 'env' });
       expect(byName['crypt/key']).toMatchObject({ value: '2 key(s), ****', origin: 'env.php' });
       for (const row of rows) expect(row.description.length).toBeGreaterThan(5);
-      expect(rows.filter((row) => row.name.startsWith('ASYNC_EVENTS_'))).toHaveLength(13);
+      expect(rows.filter((row) => row.name.startsWith('ASYNC_EVENTS_'))).toHaveLength(15);
     } finally {
       await temp.remove();
     }
