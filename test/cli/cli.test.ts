@@ -223,5 +223,5 @@ describe('async-events search and replay against a delivery log', () => {
     const again = await waitFor('the bad message parked again', async () => (await parked.list(10)).find((p) => p.body === 'not json at all'));
     expect(again.id).toBeGreaterThan(bad);
     expect(again.reason).toMatch(/not JSON/);
-  });
+  }, 120_000);
 });
