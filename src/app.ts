@@ -13,6 +13,7 @@ import type { AttemptContext, AttemptReport } from './delivery/attempt.ts';
 import { startConsumer, type ConsumerName } from './delivery/consumers.ts';
 import { createDeliveryLimiter } from './delivery/limiter.ts';
 import { createDeliveryTimings } from './delivery/timings.ts';
+import { redriveParked } from './delivery/redrive.ts';
 import { replayChain } from './delivery/replay.ts';
 import { createRetryHandler } from './delivery/retry-handler.ts';
 import { createTriggerHandler } from './delivery/trigger-handler.ts';
@@ -301,6 +302,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         const report = await replayChain(attempts, uuid);
         return { uuid, subscriptionId: report.subscription.id };
       },
+      redriveParked: (selection) => redriveParked({ store, transport, logger: logger.child({ stage: 'delivery' }) }, selection),
       publish,
       search: async (query, page) => {
         const result = await search.search(query, page);

@@ -109,6 +109,20 @@ export async function main(argv: string[]): Promise<void> {
     (await import('./commands/reindex.ts')).reindex(flags),
   );
 
+  const parked = addSettingFlags(
+    program
+      .command('parked')
+      .description('list parked messages (id, queue, parked at, reason), newest first')
+      .addOption(new Option('--limit <n>', 'messages to list (1-1000)').argParser(wholeNumber(1)).default('100')),
+  ).action(async (flags: Flags & { limit: string }) => (await import('./commands/parked.ts')).parked(flags));
+  addSettingFlags(
+    parked
+      .command('redrive')
+      .description('put parked messages back on their queues unchanged and off the parked list')
+      .argument('[ids...]', 'ids from `async-events parked`')
+      .option('--all', 'every parked message'),
+  ).action(async (ids: string[], flags: Flags & { all?: boolean }) => (await import('./commands/parked.ts')).redrive(ids, flags));
+
   addSettingFlags(program.command('doctor').description('check every configured part and say what is wrong and how to fix it')).action(async (flags: Flags) => {
     const { runDoctor } = await import('./doctor.ts');
     process.exit(await runDoctor(flags, { log: (l) => console.log(l) }));

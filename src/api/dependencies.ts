@@ -1,3 +1,4 @@
+import type { RedriveResult, RedriveSelection } from '../delivery/redrive.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/store.ts';
 import type { EventRegistry, Principal, StoreId } from '../types.ts';
@@ -18,6 +19,8 @@ export interface ApiDependencies {
   sinks(): Promise<readonly { key: string; usable: boolean; reason?: string }[]>;
   /** Starts a new chain under the same UUID (same retry rules). */
   replay(uuid: string): Promise<{ uuid: string; subscriptionId: number }>;
+  /** Puts parked messages back on their queues unchanged and takes them off the parked list (delivery/redrive.ts). */
+  redriveParked(selection: RedriveSelection): Promise<RedriveResult>;
   /** Publishes a trigger message exactly as the PHP publisher would. */
   publish(eventName: string, args: Record<string, unknown>, storeId: StoreId): Promise<void>;
   /** Lucene search over the delivery log; throws AsyncEventsError('QUERY_SYNTAX') with a position. */

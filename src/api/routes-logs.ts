@@ -33,6 +33,8 @@ const uuidParam = z.strictObject({
 });
 const positiveInt = (max: number) =>
   z.string().regex(/^[1-9]\d*$/, 'must be a whole number greater than 0').refine((v) => Number(v) <= max, `must be at most ${max}`).transform(Number);
+/** A parked message id: a number, or its digits as a string (as the CLI and GraphQL's ID pass it). */
+const parkedId = z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d{0,14}$/).transform(Number)], { error: 'must be a parked message id (a positive whole number)' });
 const luceneQuery = z.string().max(4096, 'must be at most 4096 characters');
 
 const hitSchema = z.strictObject({
@@ -321,6 +323,29 @@ export function logRoutes(options: LogRoutesOptions = {}): AnyRoute[] {
           items: items.map((p) => ({ id: p.id, queue: p.queue, body: p.body, reason: p.reason, created: formatMagentoDate(p.created) })),
           total_count: total,
         };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/V1/async_events/parked/redrive',
+      summary: 'Put parked messages back on their queues unchanged: {} for all, {"ids":[…]} for some',
+      description:
+        'Each message is requeued, then taken off the parked list; one that fails again is parked again under a new id. ' +
+        'Ids not parked are listed in `unknown` and nothing is done for them; messages that cannot go back stay parked and are listed in `failed`.',
+      origin: 'async-events',
+      params: z.strictObject({}),
+      query: z.strictObject({}),
+      body: z.strictObject({ ids: z.array(parkedId).min(1, 'must list at least one id; send {} to redrive every parked message').max(1000, 'must list at most 1000 ids').optional() }),
+      response: z.strictObject({
+        redriven: z.number().int(),
+        ids: z.array(z.number().int()),
+        unknown: z.array(z.number().int()),
+        failed: z.array(z.strictObject({ id: z.number().int(), message: z.string() })),
+      }),
+      async handler({ body, deps, principal }) {
+        const result = await deps.redriveParked(body.ids === undefined ? { all: true } : { ids: body.ids });
+        deps.logger.info({ principal, redriven: result.redriven.length, unknown: result.unknown.length, failed: result.failed.length }, 'parked messages redriven over REST');
+        return { redriven: result.redriven.length, ids: [...result.redriven], unknown: [...result.unknown], failed: result.failed.map((f) => ({ ...f })) };
       },
     }),
   ];

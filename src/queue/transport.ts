@@ -45,6 +45,12 @@ export interface QueueTransport {
   scheduleRetry(message: RetryMessage, delaySeconds: number): Promise<void>;
   /** Keeps a chain's last message where upstream keeps it (`event.failover.deadletter`). */
   deadLetter(message: RetryMessage): Promise<void>;
+  /**
+   * Puts a message back on its queue unchanged (redriving a parked message): a trigger is consumed exactly as one
+   * Magento published, a retry as a retry due at once. A body that is not a retry message is refused for
+   * `event.failover.retry` with MESSAGE_MALFORMED (the database queue keeps retries as typed rows), storing nothing.
+   */
+  requeue(queue: QueueName, body: string): Promise<void>;
   consume(queue: QueueName, handler: MessageHandler, options: ConsumeOptions): Promise<QueueConsumer>;
   /** Messages waiting (ready, not yet handed out) in a queue. */
   depth(queue: QueueName): Promise<number>;

@@ -123,8 +123,15 @@ export interface ParkedMessage {
 
 export interface ParkedMessages {
   park(message: { queue: string; body: string; reason: string }): Promise<number>;
+  /** Newest first. */
   list(limit?: number): Promise<ParkedMessage[]>;
   count(): Promise<number>;
+  /** Those of the ids that are parked, oldest first; ids not parked are simply absent. */
+  get(ids: readonly number[]): Promise<ParkedMessage[]>;
+  /** Oldest first, from after `afterId` up to and including `throughId`: a snapshot a redrive of all can walk. */
+  page(range: { afterId: number; throughId: number; limit: number }): Promise<ParkedMessage[]>;
+  /** Takes messages off the parked list; returns how many were there. */
+  remove(ids: readonly number[]): Promise<number>;
 }
 
 /** `core_config_data`, default scope: the same table in Magento's MySQL and the embedded SQLite file. */

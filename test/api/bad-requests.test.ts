@@ -90,6 +90,9 @@ const CASES: BadCase[] = [
   { name: 'publish arguments not an object', method: 'POST', url: '/rest/V1/async_events/publish', body: { event_name: 'example.event', arguments: [1] }, expected: /"arguments".*JSON object/ },
   { name: 'publish with a store code and no store_id', method: 'POST', url: '/rest/store_2/V1/async_events/publish', body: { event_name: 'example.event', arguments: {} }, expected: /"store_id".*store code "store_2"/ },
   { name: 'parked limit zero', method: 'GET', url: '/rest/V1/async_events/parked?limit=0', expected: /"limit"/ },
+  { name: 'redrive an empty id list', method: 'POST', url: '/rest/V1/async_events/parked/redrive', body: { ids: [] }, expected: /"ids".*send \{\} to redrive every parked message/ },
+  { name: 'redrive a non-id', method: 'POST', url: '/rest/V1/async_events/parked/redrive', body: { ids: ['seven'] }, expected: /"ids\.0".*parked message id/ },
+  { name: 'redrive with an unknown field', method: 'POST', url: '/rest/V1/async_events/parked/redrive', body: { all: true }, expected: /"all"/ },
   { name: 'csv search syntax error', method: 'GET', url: '/rest/V1/async_events/search.csv?query=%3A%3A', expected: /position 0/ },
 ];
 

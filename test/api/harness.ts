@@ -7,6 +7,7 @@ import type { ApiDependencies, Authenticator, SearchHit, SearchPage, ServiceHeal
 import { createHttpServer, type HttpServer, type HttpServerOptions } from '../../src/api/http-server.ts';
 import { createMetrics } from '../../src/api/metrics.ts';
 import { createRoutes } from '../../src/api/routes.ts';
+import { redriveParked } from '../../src/delivery/redrive.ts';
 import { AsyncEventsError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { readActivity } from '../../src/store/activity.ts';
@@ -31,7 +32,7 @@ export interface Harness {
   readonly server: HttpServer;
   readonly deps: ApiDependencies;
   readonly registry: Registry;
-  readonly calls: { replay: string[]; publish: { eventName: string; args: Record<string, unknown>; storeId: StoreId }[]; search: { query: string; size: number; from: number }[] };
+  readonly calls: { replay: string[]; requeue: { queue: string; body: string }[]; publish: { eventName: string; args: Record<string, unknown>; storeId: StoreId }[]; search: { query: string; size: number; from: number }[] };
   /** Rows the fake search answers from (set by a test). */
   hits: SearchHit[];
   health: ServiceHealth[];
@@ -72,7 +73,7 @@ export async function startHarness(
   const store = await createStore({ database: { kind: 'sqlite', path: path.join(dir, 'db.sqlite') }, tablePrefix: '', cryptKeys: ['0123456789abcdef0123456789abcdef'], logger });
   await store.migrate();
   const events: EventRegistry = new Map((options.events ?? ['sales.order.created', 'customer.created', 'example.event']).map((n) => [n, definition(n, options.eventResources?.[n])]));
-  const calls: Harness['calls'] = { replay: [], publish: [], search: [] };
+  const calls: Harness['calls'] = { replay: [], requeue: [], publish: [], search: [] };
   const registry = new Registry();
   const metrics = createMetrics({ registry });
   const state = { hits: [] as SearchHit[], health: [{ name: 'database', up: true, detail: 'sqlite' }] as ServiceHealth[] };
@@ -91,6 +92,8 @@ export async function startHarness(
       if (subscriptionId === undefined) throw new AsyncEventsError('NOT_FOUND', `no chain with uuid ${uuid}`);
       return { uuid, subscriptionId };
     },
+    // The real redrive rule over the real store; only the queue is a recording fake.
+    redriveParked: (selection) => redriveParked({ store, logger, transport: { requeue: async (queue, body) => void calls.requeue.push({ queue, body }) } }, selection),
     async publish(eventName, args, storeId) {
       calls.publish.push({ eventName, args, storeId });
     },

@@ -126,6 +126,41 @@ describe('REST delivery log and operations', () => {
     expect(body.items[0]?.created).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
   });
 
+  it('POST /V1/async_events/parked/redrive puts the given ids back and reports the unknown ones', async () => {
+    await h.store.parked.remove((await h.store.parked.list(1000)).map((p) => p.id));
+    const trigger = '["sales.order.created","{\\"id\\":5}","1"]';
+    const a = await h.store.parked.park({ queue: 'event.trigger', body: trigger, reason: 'Magento answered 503' });
+    const b = await h.store.parked.park({ queue: 'event.trigger', body: 'not json', reason: 'body is not JSON' });
+    const c = await h.store.parked.park({ queue: 'some.other.queue', body: '{}', reason: 'from elsewhere' });
+    h.calls.requeue.length = 0;
+
+    const some = await h.request('POST', '/rest/V1/async_events/parked/redrive', { body: { ids: [a, String(c), 999_999] } });
+    expect(some.status, some.text).toBe(200);
+    expect(some.json).toEqual({
+      redriven: 1,
+      ids: [a],
+      unknown: [999_999],
+      failed: [{ id: c, message: expect.stringMatching(/queue "some\.other\.queue".*cannot be redriven/) }],
+    });
+    expect(h.calls.requeue).toEqual([{ queue: 'event.trigger', body: trigger }]);
+    expect((await h.store.parked.list(10)).map((p) => p.id).sort()).toEqual([b, c]);
+
+    const none = await h.request('POST', '/rest/V1/async_events/parked/redrive', { body: { ids: [a] } });
+    expect(none.json).toEqual({ redriven: 0, ids: [], unknown: [a], failed: [] });
+
+    const all = await h.request('POST', '/rest/V1/async_events/parked/redrive', { body: {} });
+    expect(all.status, all.text).toBe(200);
+    expect(all.json).toMatchObject({ redriven: 1, ids: [b], unknown: [], failed: [{ id: c }] });
+    expect(h.calls.requeue.at(-1)).toEqual({ queue: 'event.trigger', body: 'not json' });
+    expect((await h.store.parked.list(10)).map((p) => p.id)).toEqual([c]);
+  });
+
+  it('POST /V1/async_events/parked/redrive needs the admin token', async () => {
+    const res = await h.request('POST', '/rest/V1/async_events/parked/redrive', { body: {}, token: null });
+    expect(res.status).toBe(401);
+    expect(await h.store.parked.count()).toBeGreaterThan(0);
+  });
+
   it('GET /V1/async_events/search.csv streams every page as RFC 4180 CSV', async () => {
     h.calls.search.length = 0;
     const res = await h.request('GET', '/rest/V1/async_events/search.csv');

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMagentoStandin, type MagentoStandin } from '../../examples/magento-standin/server.ts';
+import { encodeTriggerMessage } from '../../src/queue/publish.ts';
 import { startFakeElasticsearch } from '../search/support/fake-elasticsearch.ts';
 import { MAGENTO_TOKEN, REPO_ROOT, startReceiver, startSidecar, waitFor, type TestSidecar } from '../support/sidecar.ts';
 
@@ -187,4 +188,40 @@ describe('async-events search and replay against a delivery log', () => {
     expect(new Set(receiver.requests.map((r) => r.headers['webhook-id']))).toEqual(new Set([uuid]));
     expect(receiver.requests).toHaveLength(2);
   });
+
+  it('parked lists the parked messages; parked redrive puts them back, where they are delivered or parked again', async () => {
+    const { parked } = sidecar.app.store;
+    const good = await parked.park({ queue: 'event.trigger', body: encodeTriggerMessage('sales.order.created', { id: 77 }, '1'), reason: 'Magento answered 503 Service Unavailable' });
+    const bad = await parked.park({ queue: 'event.trigger', body: 'not json at all', reason: 'trigger message is not JSON at position 0' });
+    const listed = await cli(['parked'], sidecar.env);
+    expect(listed.code).toBe(0);
+    const lines = listed.stdout.trim().split('\n').map((line) => line.split('\t'));
+    expect(lines.slice(0, 2).map(([id, queue, , reason]) => [id, queue, reason])).toEqual([
+      [String(bad), 'event.trigger', 'trigger message is not JSON at position 0'],
+      [String(good), 'event.trigger', 'Magento answered 503 Service Unavailable'],
+    ]);
+    expect(lines[0]?.[2]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(listed.stdout).toContain('2 of 2 parked message(s)');
+
+    const usage = await cli(['parked', 'redrive'], sidecar.env);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/--all/);
+    const delivered = receiver.requests.length;
+    // An id that is not parked is named and fails the command (exit 1); the others still go back.
+    const one = await cli(['parked', 'redrive', String(good), '999999'], sidecar.env);
+    expect(one.code).toBe(1);
+    expect(one.stdout).toContain(`${good} redriven`);
+    expect(one.stderr).toContain('999999 not redriven: no parked message has this id');
+    expect((await parked.get([good, bad])).map((p) => p.id)).toEqual([bad]);
+    await waitFor('the redriven trigger delivered', () => receiver.requests.length > delivered);
+    expect(JSON.parse(receiver.requests.at(-1)?.body ?? '{}')).toMatchObject({ type: 'sales.order.created', source: '1' });
+
+    const all = await cli(['parked', 'redrive', '--all'], sidecar.env);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toContain(`${bad} redriven`);
+    // Still not JSON: the running consumer parks it again, under a new id, with its reason.
+    const again = await waitFor('the bad message parked again', async () => (await parked.list(10)).find((p) => p.body === 'not json at all'));
+    expect(again.id).toBeGreaterThan(bad);
+    expect(again.reason).toMatch(/not JSON/);
+  }, 120_000);
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ApiDependencies, AttemptEvent, Principal } from '../../src/api/dependencies.ts';
 import { createGraphqlHandler } from '../../src/api/graphql/index.ts';
+import { redriveParked } from '../../src/delivery/redrive.ts';
 import { AsyncEventsError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createBuiltinSearch } from '../../src/search/index.ts';
@@ -68,6 +69,7 @@ export async function startGraphqlFixture<T>(prepare?: (store: Store) => Promise
 
 export interface Pipeline {
   readonly replayed: string[];
+  readonly requeued: { queue: string; body: string }[];
   readonly listeners: Set<(attempt: AttemptEvent) => void>;
   emit(attempt: AttemptEvent): void;
   failHealth?: Error;
@@ -82,6 +84,7 @@ export function makeDeps(store: Store): { deps: ApiDependencies; pipeline: Pipel
   const search = createBuiltinSearch({ db: store.db, dialect: store.dialect });
   const pipeline: Pipeline = {
     replayed: [],
+    requeued: [],
     listeners,
     emit(attempt) {
       for (const listener of listeners) listener(attempt);
@@ -103,6 +106,8 @@ export function makeDeps(store: Store): { deps: ApiDependencies; pipeline: Pipel
       pipeline.replayed.push(uuid);
       return { uuid, subscriptionId: first.subscriptionId };
     },
+    redriveParked: (selection) =>
+      redriveParked({ store, logger: silentLogger(), transport: { requeue: async (queue, body) => void pipeline.requeued.push({ queue, body }) } }, selection),
     publish: async () => {
       throw new Error('publish is not part of the GraphQL API');
     },

@@ -5,6 +5,7 @@ import { DEAD_UUID, DELIVERED_UUID, SECRET_TOKENS, seed, type Seeded } from './s
 
 const SUBSCRIBE = `mutation ($input: SubscribeInput!) { subscribe(input: $input) { id eventName recipientUrl active sink storeId subscribedAt } }`;
 const UPDATE = `mutation ($id: ID!, $input: UpdateSubscriptionInput!) { updateSubscription(id: $id, input: $input) { id recipientUrl active sink storeId } }`;
+const RETRY_BODY = '{"subscription_id":3,"death_count":2,"content":"{}","uuid":"00000000-0000-4000-8000-000000000003"}';
 const NEW_TOKEN = 'tok-SECRET-new-subscription';
 const CHANGED_TOKEN = 'tok-SECRET-changed';
 
@@ -119,6 +120,37 @@ describe('GraphQL mutations', () => {
     const missing = await server.query('mutation { replay(uuid: "nope") { uuid } }');
     expect(missing.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', uuid: 'nope' });
     expect(pipeline.replayed).toEqual([DEAD_UUID]);
+  });
+
+  it('parkedMessages lists with reasons; redriveParked puts ids or all back and refuses an ambiguous call', async () => {
+    const first = await store.parked.park({ queue: 'event.trigger', body: '["sales.order.created","{}",1]', reason: 'Magento answered 404 for the order' });
+    const second = await store.parked.park({ queue: 'event.failover.retry', body: RETRY_BODY, reason: 'sink refused the retry' });
+    const listed = await server.query<{ parkedMessages: { total: number; nodes: { id: string; queue: string; reason: string; parkedAt: string }[] } }>(
+      '{ parkedMessages(first: 10) { total nodes { id queue reason parkedAt } } }',
+    );
+    expect(listed.errors).toBeUndefined();
+    expect(listed.data?.parkedMessages.total).toBe(2);
+    expect(listed.data?.parkedMessages.nodes.map((n) => [n.id, n.queue, n.reason])).toEqual([
+      [String(second), 'event.failover.retry', 'sink refused the retry'],
+      [String(first), 'event.trigger', 'Magento answered 404 for the order'],
+    ]);
+
+    const REDRIVE = 'mutation ($ids: [ID!], $all: Boolean) { redriveParked(ids: $ids, all: $all) { redriven ids unknown failed { id message } } }';
+    for (const [variables, field] of [[{}, 'ids'], [{ ids: ['1'], all: true }, 'all'], [{ ids: ['x1'] }, 'ids[0]'], [{ ids: [] }, 'ids']] as const) {
+      const refused = await server.query(REDRIVE, variables);
+      expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', field });
+    }
+    expect(pipeline.requeued).toEqual([]);
+
+    const some = await server.query<{ redriveParked: unknown }>(REDRIVE, { ids: [String(first), '424242'] });
+    expect(some.errors).toBeUndefined();
+    expect(some.data?.redriveParked).toEqual({ redriven: 1, ids: [String(first)], unknown: ['424242'], failed: [] });
+    expect(pipeline.requeued).toEqual([{ queue: 'event.trigger', body: '["sales.order.created","{}",1]' }]);
+
+    const all = await server.query<{ redriveParked: unknown }>(REDRIVE, { all: true });
+    expect(all.data?.redriveParked).toEqual({ redriven: 1, ids: [String(second)], unknown: [], failed: [] });
+    expect(pipeline.requeued.at(-1)).toEqual({ queue: 'event.failover.retry', body: RETRY_BODY });
+    expect(await store.parked.count()).toBe(0);
   });
 
   it('replayQuery replays each matching chain once and refuses an empty query', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { encodeTriggerMessage, parseRetryMessage } from '../../src/queue/publish.ts';
+import { isAsyncEventsError } from '../../src/errors.ts';
+import { encodeRetryMessage, encodeTriggerMessage, parseRetryMessage } from '../../src/queue/publish.ts';
 import type { QueueDelivery, QueueTransport } from '../../src/queue/transport.ts';
 import type { RetryMessage } from '../../src/types.ts';
 import { describeWith } from '../support/services.ts';
@@ -200,6 +201,40 @@ describe.each(QUEUE_CASES)('queue conformance: $name', (queueCase) => {
       await waitUntil(async () => (await transport.depth('event.trigger')) === 0, 'depth 0', 5000);
       await consumer.stop();
       expect(started).toBe(3);
+    });
+
+    it('requeues a trigger, even one that cannot be handled, exactly as Magento publishes it', async () => {
+      const body = encodeTriggerMessage('sales.order.created', { id: 'redriven/é' }, '1');
+      await transport.requeue('event.trigger', body);
+      expect(await harness.takeRawTrigger()).toBe(body);
+
+      const bodies = [body, 'not json at all'];
+      for (const b of bodies) await transport.requeue('event.trigger', b);
+      const seen: QueueDelivery[] = [];
+      const consumer = await transport.consume('event.trigger', async (delivery) => void seen.push(delivery), { prefetch: 1 });
+      await waitUntil(() => seen.length === 2, 'both requeued triggers');
+      await consumer.stop();
+      expect(seen.map((d) => [d.queue, d.body, d.redelivered])).toEqual(bodies.map((b) => ['event.trigger', b, false]));
+      // A requeued message is a new message: chains derived from its id do not collide with the parked original's.
+      expect(seen[0]?.messageId).not.toBe(seen[1]?.messageId);
+    });
+
+    it('requeues a retry message due at once, and refuses a body that is not one', async () => {
+      const body = encodeRetryMessage(retry(5, 3));
+      await transport.requeue('event.failover.retry', body);
+      const seen: QueueDelivery[] = [];
+      const consumer = await transport.consume('event.failover.retry', async (delivery) => void seen.push(delivery), { prefetch: 1 });
+      await waitUntil(() => seen.length === 1, 'the requeued retry', 3000);
+      await consumer.stop();
+      expect(seen[0]).toMatchObject({ queue: 'event.failover.retry', body });
+      expect(parseRetryMessage(seen[0]?.body ?? '')).toEqual(retry(5, 3));
+
+      const refused = await transport.requeue('event.failover.retry', '{"subscription_id":5}').then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(isAsyncEventsError(refused, 'MESSAGE_MALFORMED')).toBe(true);
+      expect(await transport.depth('event.failover.retry')).toBe(0);
     });
 
     it('stop() waits for in-flight handlers and leaves their messages acknowledged', async () => {

@@ -391,6 +391,22 @@ describe.each(BACKENDS)('store repositories conformance on $name', (backend) => 
         expect(older).toMatchObject({ id: first, body: 'not json' });
         expect(Math.abs(newest!.created.getTime() - Date.now())).toBeLessThan(10_000);
       });
+
+      it('gets by ids, pages oldest first within a snapshot, and removes', async () => {
+        const ids: number[] = [];
+        for (let i = 0; i < 3; i++) ids.push(await store.parked.park({ queue: 'event.trigger', body: `body ${i}`, reason: `reason ${i}` }));
+        const [a, b, c] = ids as [number, number, number];
+        const missing = c + 1000;
+        expect((await store.parked.get([c, missing, a, a])).map((p) => [p.id, p.body])).toEqual([
+          [a, 'body 0'],
+          [c, 'body 2'],
+        ]);
+        expect((await store.parked.page({ afterId: a - 1, throughId: b, limit: 10 })).map((p) => p.id)).toEqual([a, b]);
+        expect((await store.parked.page({ afterId: a, throughId: c, limit: 1 })).map((p) => p.id)).toEqual([b]);
+        expect(await store.parked.remove([a, c, missing])).toBe(2);
+        expect(await store.parked.get(ids)).toMatchObject([{ id: b, reason: 'reason 1' }]);
+        expect(await store.parked.remove([a])).toBe(0);
+      });
     });
 
     describe('config values', () => {

@@ -5,6 +5,7 @@ import type { ApiDependencies, AttemptEvent, Principal } from '../dependencies.t
 import { inputError, withErrorCodes } from './errors.ts';
 import type { LiveFeeds } from './live-feed.ts';
 import { pageFromArgs } from './paging.ts';
+import { parkedLimit, parkedNode, redriveSelection } from './parked.ts';
 import { replayMatching } from './replay-query.ts';
 import type { SubscriptionField } from '../../store/subscription-service/index.ts';
 import { assertMayTouchDelivery, servicesOf, toGraphqlInputError } from '../services.ts';
@@ -93,6 +94,11 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
           .map((event) => ({ ...event, file: event.source.file, line: event.source.line })),
       sinks: withErrorCodes(async () => deps.sinks()),
       health: withErrorCodes(async () => deps.health()),
+      parkedMessages: withErrorCodes(async (_: unknown, args: { first?: number | null }) => {
+        const limit = parkedLimit(args.first);
+        const [nodes, total] = await Promise.all([limit === 0 ? [] : deps.store.parked.list(limit), deps.store.parked.count()]);
+        return { total, nodes: nodes.map(parkedNode) };
+      }),
     },
 
     Mutation: {
@@ -140,6 +146,16 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
         const result = await replayMatching(deps, args.query, (eventName) => servicesOf(deps).access.assertAllowed(context.principal, eventName));
         audit.info({ principal: context.principal, query: args.query, matched: result.matched, failed: result.failed.length }, 'deliveries replayed by query');
         return result;
+      }),
+      redriveParked: withErrorCodes(async (_: unknown, args: { ids?: readonly string[] | null; all?: boolean | null }, context: GraphqlContext) => {
+        const result = await deps.redriveParked(redriveSelection(args));
+        audit.info({ principal: context.principal, redriven: result.redriven.length, unknown: result.unknown.length, failed: result.failed.length }, 'parked messages redriven');
+        return {
+          redriven: result.redriven.length,
+          ids: result.redriven.map(String),
+          unknown: result.unknown.map(String),
+          failed: result.failed.map((f) => ({ id: String(f.id), message: f.message })),
+        };
       }),
     },
 

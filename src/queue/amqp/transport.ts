@@ -4,8 +4,8 @@ import { AsyncEventsError, coerceError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { RetryMessage } from '../../types.ts';
 import { newMessageId } from '../message-id.ts';
-import { DEAD_LETTER_ROUTING_KEY, DEFAULT_EXCHANGE, FAILOVER_EXCHANGE, TRIGGER_TOPIC, delayRoute } from '../names.ts';
-import { encodeRetryMessage } from '../publish.ts';
+import { DEAD_LETTER_ROUTING_KEY, DEFAULT_EXCHANGE, FAILOVER_EXCHANGE, RETRY_ROUTING_KEY, TRIGGER_TOPIC, delayRoute } from '../names.ts';
+import { encodeRetryMessage, parseRetryMessage } from '../publish.ts';
 import type { ConsumeOptions, MessageHandler, QueueConsumer, QueueDelivery, QueueName, QueueTransport } from '../transport.ts';
 import { amqpInt, declareDelayQueue, declareUpstreamTopology } from './topology.ts';
 
@@ -333,6 +333,13 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
 
     deadLetter(message: RetryMessage) {
       return publish(FAILOVER_EXCHANGE, DEAD_LETTER_ROUTING_KEY, encodeRetryMessage(message), { headers: { 'x-retry-count': amqpInt(message.death_count) } }, async () => undefined);
+    },
+
+    async requeue(queue: QueueName, body: string) {
+      if (queue === 'event.trigger') return publish(triggerExchange, TRIGGER_TOPIC, body, {}, async () => undefined);
+      const message = parseRetryMessage(body);
+      // Straight to event.failover.retry, the way a delay queue's dead-lettering delivers it once its TTL ran out.
+      return publish(FAILOVER_EXCHANGE, RETRY_ROUTING_KEY, body, { headers: { 'x-retry-count': amqpInt(message.death_count) } }, async () => undefined);
     },
 
     async consume(queue: QueueName, handler: MessageHandler, consumeOptions: ConsumeOptions): Promise<QueueConsumer> {

@@ -4,7 +4,7 @@ import type { Logger } from '../../logger.ts';
 import { QueueMessageStatus, type Database } from '../../store/schema.ts';
 import type { RetryMessage } from '../../types.ts';
 import { DEAD_LETTER_QUEUE, DEAD_LETTER_ROUTING_KEY, RETRY_QUEUE, TRIGGER_QUEUE, TRIGGER_TOPIC } from '../names.ts';
-import { encodeRetryMessage } from '../publish.ts';
+import { encodeRetryMessage, parseRetryMessage } from '../publish.ts';
 import type { ConsumeOptions, MessageHandler, QueueConsumer, QueueName, QueueTransport } from '../transport.ts';
 import { createDbClock } from './clock.ts';
 import { startPollLoop, type ClaimSource } from './poll-loop.ts';
@@ -88,6 +88,21 @@ export function createDatabaseQueue(options: DatabaseQueueOptions): QueueTranspo
     await trx
       .insertInto('queue_message_status')
       .values({ queue_id: queue, message_id: Number(inserted.insertId), status: QueueMessageStatus.NEW })
+      .execute();
+  }
+
+  async function insertRetry(message: RetryMessage, dueAt: ReturnType<typeof clock.now>): Promise<void> {
+    await db
+      .insertInto('async_event_retry')
+      .values({
+        uuid: message.uuid,
+        subscription_id: message.subscription_id,
+        death_count: message.death_count,
+        content: message.content,
+        due_at: dueAt,
+        locked_until: null,
+        created: clock.timestamp(),
+      })
       .execute();
   }
 
@@ -220,18 +235,17 @@ export function createDatabaseQueue(options: DatabaseQueueOptions): QueueTranspo
       if (!Number.isInteger(delaySeconds) || delaySeconds < 1) {
         throw new AsyncEventsError('VALIDATION_FAILED', `retry delay must be a whole number of seconds ≥ 1, got ${delaySeconds}`);
       }
-      await db
-        .insertInto('async_event_retry')
-        .values({
-          uuid: message.uuid,
-          subscription_id: message.subscription_id,
-          death_count: message.death_count,
-          content: message.content,
-          due_at: (await dueAtPrecise()) ? clock.offset(delaySeconds) : clock.dueInWholeSeconds(delaySeconds),
-          locked_until: null,
-          created: clock.timestamp(),
-        })
-        .execute();
+      await insertRetry(message, (await dueAtPrecise()) ? clock.offset(delaySeconds) : clock.dueInWholeSeconds(delaySeconds));
+    },
+
+    async requeue(queue: QueueName, body: string) {
+      if (queue === TRIGGER_QUEUE) {
+        const id = await requiredQueueId(TRIGGER_QUEUE);
+        await db.transaction().execute((trx) => enqueue(trx, TRIGGER_TOPIC, body, id));
+        return;
+      }
+      // A retry waits as a typed row, so only a well-formed retry message can go back; it is due at once.
+      await insertRetry(parseRetryMessage(body), clock.now());
     },
 
     async deadLetter(message: RetryMessage) {

@@ -8,9 +8,10 @@ import { subscriptionFormPage } from './pages/subscription-form.js';
 import { logPage } from './pages/log.js';
 import { tracePage } from './pages/trace.js';
 import { livePage } from './pages/live.js';
+import { parkedPage } from './pages/parked.js';
 
 // Hash routes: #/overview, #/subscriptions, #/subscriptions/new, #/subscriptions/7/edit, #/log?q=…, #/trace/<uuid>,
-// #/live. A page is a function (main, ctx) that renders into <main> and may return a cleanup function.
+// #/live, #/parked. A page is a function (main, ctx) that renders into <main> and may return a cleanup function.
 
 const ROUTES = [
   { pattern: /^\/?$/, nav: 'overview', page: overviewPage },
@@ -21,6 +22,7 @@ const ROUTES = [
   { pattern: /^\/log$/, nav: 'log', page: logPage },
   { pattern: /^\/trace\/([^/]+)$/, nav: 'log', page: tracePage },
   { pattern: /^\/live$/, nav: 'live', page: livePage },
+  { pattern: /^\/parked$/, nav: 'parked', page: parkedPage },
 ];
 
 const main = document.getElementById('main');
