@@ -306,6 +306,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         const result = await search.search(query, page);
         return {
           total: result.total,
+          next: result.next,
           hits: result.hits.map((row) => ({
             logId: row.logId,
             uuid: row.uuid,

@@ -1,4 +1,5 @@
-import type { SearchHit, SearchPage } from './dependencies.ts';
+import { MATCH_PAGE_SIZE, searchMatches, type KeysetSearch } from '../search/matches.ts';
+import type { SearchHit } from './dependencies.ts';
 import { formatMagentoDate } from './display.ts';
 
 /*
@@ -22,21 +23,12 @@ export function searchHitCsvRow(hit: SearchHit): string {
   return csvRow([hit.logId, hit.uuid, hit.eventName, hit.success, formatMagentoDate(hit.created), hit.subscriptionId, hit.recipientUrl, hit.responseData]);
 }
 
-export type SearchFunction = (query: string, page: { size: number; from: number }) => Promise<SearchPage>;
-
-/**
- * Header then one row per hit, fetching one page at a time so a large result never sits in memory. Stops at the
- * first short page, or when `total` is reached.
- */
-export async function* searchCsv(search: SearchFunction, query: string, pageSize = 500): AsyncGenerator<string> {
+/** Header then one row per match, a page at a time, so a large result never sits in memory. */
+export async function* searchCsv(search: KeysetSearch<SearchHit>, query: string, pageSize = MATCH_PAGE_SIZE): AsyncGenerator<string> {
   yield csvRow(SEARCH_CSV_COLUMNS);
-  let from = 0;
-  for (;;) {
-    const page = await search(query, { size: pageSize, from });
+  for await (const hits of searchMatches(search, query, pageSize)) {
     let chunk = '';
-    for (const hit of page.hits) chunk += searchHitCsvRow(hit);
+    for (const hit of hits) chunk += searchHitCsvRow(hit);
     if (chunk !== '') yield chunk;
-    from += page.hits.length;
-    if (page.hits.length < pageSize || from >= page.total) return;
   }
 }

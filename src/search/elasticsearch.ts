@@ -21,6 +21,8 @@ import { DEFAULT_FIELDS, toQueryString } from './query-string.ts';
 
 export const ES_CURSOR_PATH = 'async_events/search/es_cursor';
 const INDEX_BATCH = 500;
+/** Elasticsearch's default index.max_result_window: from + size may not go past it. */
+const MAX_RESULT_WINDOW = 10_000;
 
 /** Upstream's mapping (`DynamicFieldMapper`): `data` is left to dynamic mapping. */
 export const LOG_INDEX_MAPPING = {
@@ -75,6 +77,12 @@ export function toLogDocument(row: LogRowWithEvent): LogDocument {
     created: toDbDateTime(row.created),
     ...(isObject ? { data: data as Record<string, unknown> } : {}),
   };
+}
+
+/** The log_id a hit was sorted on (its `sort` value), else its `_id`. */
+function sortValue(hit: { _id?: string | null; sort?: unknown[] }): number {
+  const sorted = Number(hit.sort?.[0]);
+  return Number.isSafeInteger(sorted) ? sorted : Number(hit._id);
 }
 
 export function createElasticsearchSearch(options: ElasticsearchSearchOptions): SearchEngine {
@@ -190,33 +198,60 @@ export function createElasticsearchSearch(options: ElasticsearchSearchOptions): 
     async search(text, page) {
       const { size, from, beforeLogId } = checkPage(page);
       const queryString = toQueryString(parseQuery(text));
-      let response;
-      try {
-        response = await client.search({
-          index: searchPattern,
-          ignore_unavailable: true,
-          allow_no_indices: true,
-          query: { query_string: { query: queryString, default_operator: 'OR', fields: [...DEFAULT_FIELDS], lenient: true, allow_leading_wildcard: true } },
-          sort: [{ log_id: { order: 'desc' } }],
-          size,
-          track_total_hits: true,
-          _source: false,
-          ...(beforeLogId === undefined ? { from } : { search_after: [beforeLogId] }),
-        });
-      } catch (error) {
-        if (error instanceof errors.ResponseError && error.statusCode === 400) {
-          throw new AsyncEventsError('QUERY_SYNTAX', `Elasticsearch refused the query: ${error.message}`, { queryString }, { cause: error });
+      const query = { query_string: { query: queryString, default_operator: 'OR' as const, fields: [...DEFAULT_FIELDS], lenient: true, allow_leading_wildcard: true } };
+      const ask = async (pageSize: number, position: { from: number } | { search_after: number[] }, countHits: boolean) => {
+        try {
+          return await client.search({
+            index: searchPattern,
+            ignore_unavailable: true,
+            allow_no_indices: true,
+            query,
+            sort: [{ log_id: { order: 'desc' } }],
+            size: pageSize,
+            track_total_hits: countHits,
+            _source: false,
+            ...position,
+          });
+        } catch (error) {
+          if (error instanceof errors.ResponseError && error.statusCode === 400) {
+            throw new AsyncEventsError('QUERY_SYNTAX', `Elasticsearch refused the query: ${error.message}`, { queryString }, { cause: error });
+          }
+          throw unavailable('search', error);
         }
-        throw unavailable('search', error);
+      };
+      // Elasticsearch refuses from + size beyond 10,000 (index.max_result_window): a deep page number is reached by
+      // walking there with search_after on log_id, ids only.
+      let position: { from: number } | { search_after: number[] } = beforeLogId === undefined ? { from } : { search_after: [beforeLogId] };
+      if (beforeLogId === undefined && from + size > MAX_RESULT_WINDOW) {
+        let skipped = 0;
+        let after: number | undefined;
+        while (skipped < from) {
+          const step = Math.min(MAX_RESULT_WINDOW, from - skipped);
+          const walked = await ask(step, after === undefined ? { from: 0 } : { search_after: [after] }, false);
+          const last = walked.hits.hits.at(-1);
+          if (walked.hits.hits.length < step || last === undefined) return { total: await countOnly(), hits: [], next: null };
+          after = sortValue(last);
+          skipped += walked.hits.hits.length;
+        }
+        position = after === undefined ? { from: 0 } : { search_after: [after] };
       }
+      const response = await ask(size, position, true);
       const total = typeof response.hits.total === 'number' ? response.hits.total : (response.hits.total?.value ?? 0);
+      const last = response.hits.hits.at(-1);
+      // A full page may have more behind it; a short one is the end, whatever the database still holds.
+      const next = response.hits.hits.length === size && last !== undefined ? sortValue(last) : null;
       const ids = response.hits.hits.map((hit) => Number(hit._id)).filter((id) => Number.isSafeInteger(id));
-      if (ids.length === 0) return { total, hits: [] };
+      if (ids.length === 0) return { total, hits: [], next };
       const rows = await selectLogRows(store.db).select(LOG_ROW_COLUMNS).where('l.log_id', 'in', ids).execute();
       const byId = new Map(rows.map((row) => [Number(row.log_id), toLogRow(row as RawLogRow)]));
       // Rows deleted by the log cleanup since they were indexed are left out.
       const hits = ids.map((id) => byId.get(id)).filter((row): row is LogRowWithEvent => row !== undefined);
-      return { total, hits };
+      return { total, hits, next };
+
+      async function countOnly(): Promise<number> {
+        const counted = await ask(0, { from: 0 }, true);
+        return typeof counted.hits.total === 'number' ? counted.hits.total : (counted.hits.total?.value ?? 0);
+      }
     },
     index,
     reindex,

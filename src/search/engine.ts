@@ -15,7 +15,7 @@ import { searchCondition, type SqlDialect, type SqlFlavor } from './sql.ts';
 export interface SearchPage {
   /** Hits per page (1…1000). */
   readonly size: number;
-  /** Hits to skip; fine for the first pages (Elasticsearch stops at from + size = 10,000). */
+  /** Hits to skip; for the first pages (deep offsets cost a walk on Elasticsearch: prefer beforeLogId). */
   readonly from?: number;
   /** Keyset paging for deep pages: hits with a smaller log_id than this (the last of the previous page); not with from. */
   readonly beforeLogId?: number;
@@ -25,6 +25,11 @@ export interface SearchResult {
   /** Every hit of the query, whatever the page. */
   readonly total: number;
   readonly hits: LogRowWithEvent[];
+  /**
+   * The engine's word on what follows: the `beforeLogId` of the next page, or null when it has nothing more. Not
+   * derived from `hits`: a page can come back short (a row deleted since it was indexed) with more behind it.
+   */
+  readonly next: number | null;
 }
 
 export interface IndexReport {
@@ -84,7 +89,8 @@ export function createBuiltinSearch(options: { db: Kysely<Database>; dialect: Sq
       if (beforeLogId !== undefined) pageIds = pageIds.where('l.log_id', '<', beforeLogId);
       const ids = (await pageIds.orderBy('l.log_id', 'desc').limit(size).offset(from).execute()).map((row) => Number(row.log_id));
       const found = ids.length === 0 ? [] : await selectLogRows(db).select(LOG_ROW_COLUMNS).where('l.log_id', 'in', ids).orderBy('l.log_id', 'desc').execute();
-      return { total: Number(counted?.total ?? 0), hits: found.map((row) => toLogRow(row as RawLogRow)) };
+      const next = ids.length === size ? (ids[ids.length - 1] ?? null) : null;
+      return { total: Number(counted?.total ?? 0), hits: found.map((row) => toLogRow(row as RawLogRow)), next };
     },
     async close() {
       // The store owns the connection.
