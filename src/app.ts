@@ -211,8 +211,13 @@ export function createAppParts(options: PartsOptions): AppParts {
     const opened = await store();
     const builtin = createBuiltinSearch({ db: opened.db, dialect: opened.dialect });
     if (!settings.elasticsearchUrl) return { engine: builtin, elasticsearch: undefined };
-    const { createElasticsearchSearch } = await import('./search/elasticsearch.ts');
-    const elasticsearch = createElasticsearchSearch({ url: settings.elasticsearchUrl, indexPrefix: 'magento2', logger: logger.child({ stage: 'search' }), store: opened });
+    const { createElasticsearchSearch, magentoIndexPrefix } = await import('./search/index.ts');
+    const elasticsearch = createElasticsearchSearch({
+      url: settings.elasticsearchUrl,
+      indexPrefix: await magentoIndexPrefix(opened, settings.systemOverrides),
+      logger: logger.child({ stage: 'search' }),
+      store: opened,
+    });
     closing(() => elasticsearch.close());
     return { engine: withIndexingSwitch(elasticsearch, builtin, await adminConfig()), elasticsearch };
   });

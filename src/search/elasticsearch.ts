@@ -179,10 +179,26 @@ export function createElasticsearchSearch(options: ElasticsearchSearchOptions): 
     return { indexed, rejected, cursor };
   }
 
+  /** Aliases of the events this log knows (its subscriptions' event names), whatever is in the cluster. */
+  async function ourAliases(): Promise<string[]> {
+    const rows = await store.db.selectFrom('async_event_subscriber').select('event_name').distinct().execute();
+    return [...new Set([...rows.map((row) => aliasFor(options.indexPrefix, row.event_name)), ...knownAliases])].sort();
+  }
+
+  /**
+   * The indices behind our aliases, resolved by exact name: a wildcard such as `{prefix}_async_event_*` would
+   * also take the indices of another shop sharing the cluster (and its prefix).
+   */
+  async function ourIndices(): Promise<string[]> {
+    const aliases = await ourAliases();
+    if (aliases.length === 0) return [];
+    const found = await client.indices.get({ index: aliases.join(','), ignore_unavailable: true, allow_no_indices: true });
+    return Object.keys(found);
+  }
+
   async function reindex(onProgress?: (done: number) => void): Promise<IndexReport> {
     try {
-      const existing = await client.indices.get({ index: searchPattern, ignore_unavailable: true, allow_no_indices: true });
-      const names = Object.keys(existing);
+      const names = await ourIndices();
       // Named one by one: clusters refuse wildcard deletes (action.destructive_requires_name).
       if (names.length > 0) await client.indices.delete({ index: names.join(',') });
     } catch (error) {

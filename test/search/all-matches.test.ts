@@ -35,7 +35,7 @@ async function exportAndReplay(engine: SearchEngine): Promise<void> {
   expect(exported).toHaveLength(MATCHES);
   expect(exported).toEqual(seed.map((row) => row.logId).reverse());
 
-  const uuids = await matchingUuids(search, 'success:false OR success:true', MATCHES, (limit) => new Error(`over ${limit}`));
+  const uuids = [...(await matchingUuids(search, 'success:false OR success:true', MATCHES, (limit) => new Error(`over ${limit}`))).keys()];
   const replayed = new Set<string>();
   for (const uuid of uuids) replayed.add(uuid);
   expect(replayed).toEqual(new Set(seed.map((row) => row.uuid)));

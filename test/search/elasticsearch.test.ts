@@ -200,11 +200,16 @@ describe('Elasticsearch search adapter', () => {
 
   it('reindexes by dropping its indices by name and starting the cursor over', async () => {
     await engine.index!();
+    // Another shop on the same cluster and prefix, with an event this log has no subscription for.
+    fake.indices.set('magento2_async_event_other.shop.event', { index: 'magento2_async_event_other.shop.event_v1', body: {} });
     const report = await engine.reindex!();
     expect(report).toEqual({ indexed: ROWS, rejected: 0, cursor: ROWS });
     const deleted = fake.requests.filter((r) => r.method === 'DELETE');
     expect(deleted).toHaveLength(1);
     expect(deleted[0]!.path.split(',').every((name) => /^\/?magento2_async_event_[a-z.]+_v1$/.test(name))).toBe(true);
+    expect(deleted[0]!.path).not.toContain('other.shop');
+    expect(fake.requests.filter((r) => r.method === 'GET').every((r) => !r.path.includes('*'))).toBe(true);
+    expect(fake.indices.get('magento2_async_event_other.shop.event')).toBeDefined();
     expect(fake.indices.size).toBeGreaterThan(0);
     expect(fake.documents.size).toBe(ROWS);
   });

@@ -91,9 +91,12 @@ export async function startFakeElasticsearch(): Promise<FakeElasticsearch> {
           hits: { total: { value: answer.total, relation: 'eq' }, hits: answer.ids.map((id) => ({ _index: 'x', _id: String(id), _score: null, sort: [id] })) },
         });
       }
-      if (method === 'GET') {
-        const names = [...new Set([...indices.values()].map((i) => i.index))];
-        return reply(200, Object.fromEntries(names.map((name) => [name, { aliases: {}, mappings: {}, settings: {} }])));
+      if (method === 'GET' && !target.startsWith('_')) {
+        // Names and aliases, comma-separated, `*` as a wildcard; missing ones skipped (ignore_unavailable).
+        const wanted = target.split(',').map((name) => new RegExp(`^${name.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`));
+        const names = new Set<string>();
+        for (const [alias, entry] of indices) if (wanted.some((w) => w.test(alias) || w.test(entry.index))) names.add(entry.index);
+        return reply(200, Object.fromEntries([...names].map((name) => [name, { aliases: {}, mappings: {}, settings: {} }])));
       }
       if (method === 'DELETE') {
         const names = new Set(target.split(','));
