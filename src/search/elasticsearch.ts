@@ -23,6 +23,8 @@ export const ES_CURSOR_PATH = 'async_events/search/es_cursor';
 const INDEX_BATCH = 500;
 /** Elasticsearch's default index.max_result_window: from + size may not go past it. */
 const MAX_RESULT_WINDOW = 10_000;
+/** A health probe answers quickly or counts as down: /readyz and the console must not hang on it. */
+const HEALTH_TIMEOUT_MS = 2000;
 
 /** Upstream's mapping (`DynamicFieldMapper`): `data` is left to dynamic mapping. */
 export const LOG_INDEX_MAPPING = {
@@ -209,8 +211,41 @@ export function createElasticsearchSearch(options: ElasticsearchSearchOptions): 
     return index(onProgress);
   }
 
+  async function forget(logIds: readonly number[]): Promise<void> {
+    // Rows past the cursor were never indexed.
+    const cursor = await readCursor();
+    const indexed = logIds.filter((id) => id <= cursor);
+    if (indexed.length === 0) return;
+    try {
+      const aliases = await ourAliases();
+      if (aliases.length === 0) return;
+      await client.deleteByQuery({
+        index: aliases.join(','),
+        ignore_unavailable: true,
+        allow_no_indices: true,
+        conflicts: 'proceed',
+        query: { terms: { log_id: [...indexed] } },
+      });
+    } catch (error) {
+      throw unavailable('delete the documents of cleaned-up log rows', error);
+    }
+  }
+
+  async function health(): Promise<string> {
+    let answer;
+    try {
+      answer = await client.cluster.health({ timeout: '2s' }, { requestTimeout: HEALTH_TIMEOUT_MS, maxRetries: 0 });
+    } catch (error) {
+      throw unavailable('answer a health check', error);
+    }
+    if (answer.status === 'red') throw new AsyncEventsError('SEARCH_UNAVAILABLE', `Elasticsearch cluster ${answer.cluster_name} is red`, { url: options.url });
+    return `Elasticsearch cluster ${answer.cluster_name} ${answer.status}, index prefix ${options.indexPrefix}`;
+  }
+
   return {
     kind: 'elasticsearch',
+    forget,
+    health,
     async search(text, page) {
       const { size, from, beforeLogId } = checkPage(page);
       const queryString = toQueryString(parseQuery(text));

@@ -48,6 +48,10 @@ export interface SearchEngine {
   index?(onProgress?: (done: number) => void): Promise<IndexReport>;
   /** Rebuilds the index from the whole log. */
   reindex?(onProgress?: (done: number) => void): Promise<IndexReport>;
+  /** Removes these log rows' documents from the index (the log cleanup deletes the rows). */
+  forget?(logIds: readonly number[]): Promise<void>;
+  /** Asks the engine's service how it is (Elasticsearch cluster health); resolves to a one-line state, throws when down. */
+  health?(): Promise<string>;
   close(): Promise<void>;
 }
 

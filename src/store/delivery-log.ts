@@ -272,7 +272,7 @@ export function createDeliveryLog(db: Kysely<Database>, dialect: 'mysql' | 'sqli
     },
 
     /** Also forgets finished chains last touched before the cut-off; only log rows are counted. */
-    async deleteOlderThan(cutoff, batchSize = DEFAULT_DELETE_BATCH) {
+    async deleteOlderThan(cutoff, batchSize = DEFAULT_DELETE_BATCH, beforeBatch) {
       const before = toDbDateTime(cutoff);
       const size = Math.max(1, Math.floor(batchSize));
       const deleted = await deleteInBatches(
@@ -286,7 +286,10 @@ export function createDeliveryLog(db: Kysely<Database>, dialect: 'mysql' | 'sqli
               .limit(size)
               .execute()
           ).map((row) => Number(row.log_id)),
-        async (ids) => Number((await db.deleteFrom('async_event_subscriber_log').where('log_id', 'in', ids as number[]).executeTakeFirst()).numDeletedRows),
+        async (ids) => {
+          await beforeBatch?.(ids as number[]);
+          return Number((await db.deleteFrom('async_event_subscriber_log').where('log_id', 'in', ids as number[]).executeTakeFirst()).numDeletedRows);
+        },
         size,
       );
       await deleteInBatches(

@@ -109,8 +109,12 @@ export interface DeliveryLog {
   attempts(uuid: string): Promise<LogRowWithEvent[]>;
   rows(query: LogQuery): Promise<LogRowWithEvent[]>;
   count(query?: Pick<LogQuery, 'success' | 'subscriptionId'>): Promise<number>;
-  /** Deletes rows created before the cut-off in batches of `batchSize`; returns how many went. */
-  deleteOlderThan(cutoff: Date, batchSize?: number): Promise<number>;
+  /**
+   * Deletes rows created before the cut-off in batches of `batchSize`; returns how many went. `beforeBatch` runs
+   * with each batch's log_ids before they are deleted (the search index forgets them); when it throws, that batch
+   * and the rest stay.
+   */
+  deleteOlderThan(cutoff: Date, batchSize?: number, beforeBatch?: (logIds: readonly number[]) => Promise<void>): Promise<number>;
 }
 
 export interface ParkedMessage {
