@@ -4,7 +4,7 @@ import type { Database } from '../store/schema.ts';
 import type { LogRowWithEvent } from '../store/store.ts';
 import { LOG_ROW_COLUMNS, selectLogRows, toLogRow, type RawLogRow } from './log-rows.ts';
 import { parseQuery } from './query.ts';
-import { searchCondition, type SqlDialect, type SqlFlavor } from './sql.ts';
+import { searchCondition, type SearchConditionOptions, type SqlDialect, type SqlFlavor } from './sql.ts';
 
 /*
  * Searching the delivery log with Lucene syntax: the built-in engine (SQL on the store's own tables, no extra
@@ -68,7 +68,7 @@ export function checkPage(page: SearchPage): { size: number; from: number; befor
   return { size, from, beforeLogId: page.beforeLogId };
 }
 
-export function createBuiltinSearch(options: { db: Kysely<Database>; dialect: SqlDialect }): SearchEngine {
+export function createBuiltinSearch(options: { db: Kysely<Database>; dialect: SqlDialect } & SearchConditionOptions): SearchEngine {
   const { db, dialect } = options;
   let flavor: Promise<SqlFlavor> | undefined;
   const flavorOf = (): Promise<SqlFlavor> =>
@@ -82,7 +82,7 @@ export function createBuiltinSearch(options: { db: Kysely<Database>; dialect: Sq
     kind: 'builtin',
     async search(query, page) {
       const { size, from, beforeLogId } = checkPage(page);
-      const condition = searchCondition(parseQuery(query), await flavorOf());
+      const condition = searchCondition(parseQuery(query), await flavorOf(), options);
       const counted = await selectLogRows(db)
         .select(sql<number | string>`COUNT(*)`.as('total'))
         .where(condition)
