@@ -321,6 +321,7 @@ export async function createApp(options: AppOptions): Promise<App> {
             subscriptionId: row.subscriptionId,
             recipientUrl: row.recipientUrl,
             responseData: row.responseData,
+            sink: row.sink,
           })),
         };
       },

@@ -7,7 +7,7 @@ import { formatMagentoDate } from './display.ts';
  * doubled). Shared by `GET /V1/async_events/search.csv` and `async-events search --csv`.
  */
 
-export const SEARCH_CSV_COLUMNS = ['log_id', 'uuid', 'event_name', 'success', 'created', 'subscription_id', 'recipient_url', 'response_data'] as const;
+export const SEARCH_CSV_COLUMNS = ['log_id', 'uuid', 'event_name', 'success', 'created', 'subscription_id', 'recipient_url', 'response_data', 'sink'] as const;
 
 export function csvField(value: string | number | boolean | null | undefined): string {
   if (value === null || value === undefined) return '';
@@ -20,7 +20,7 @@ export function csvRow(values: readonly (string | number | boolean | null | unde
 }
 
 export function searchHitCsvRow(hit: SearchHit): string {
-  return csvRow([hit.logId, hit.uuid, hit.eventName, hit.success, formatMagentoDate(hit.created), hit.subscriptionId, hit.recipientUrl, hit.responseData]);
+  return csvRow([hit.logId, hit.uuid, hit.eventName, hit.success, formatMagentoDate(hit.created), hit.subscriptionId, hit.recipientUrl, hit.responseData, hit.sink]);
 }
 
 /** Header then one row per match, a page at a time, so a large result never sits in memory. */

@@ -57,8 +57,11 @@ export interface SearchHit {
   readonly success: boolean;
   readonly created: Date;
   readonly subscriptionId: number;
+  /** Where the attempt went (kept with the attempt, so a later subscription change does not rewrite it). */
   readonly recipientUrl: string;
   readonly responseData: string;
+  /** The sink it went through (`http`, `eventbridge`…). */
+  readonly sink?: string;
 }
 
 export interface Overview {

@@ -45,6 +45,7 @@ const hitSchema = z.strictObject({
   subscription_id: z.number().int(),
   recipient_url: z.string(),
   response_data: z.string(),
+  sink: z.string().optional(),
 });
 
 function toHit(hit: SearchHit): z.input<typeof hitSchema> {
@@ -57,6 +58,7 @@ function toHit(hit: SearchHit): z.input<typeof hitSchema> {
     subscription_id: hit.subscriptionId,
     recipient_url: hit.recipientUrl,
     response_data: hit.responseData,
+    ...(hit.sink === undefined ? {} : { sink: hit.sink }),
   };
 }
 
@@ -291,7 +293,7 @@ export function logRoutes(options: LogRoutesOptions = {}): AnyRoute[] {
       method: 'GET',
       path: '/V1/async_events/search.csv',
       summary: 'Download the rows a Lucene query matches as CSV (RFC 4180)',
-      description: 'Columns: log_id, uuid, event_name, success, created, subscription_id, recipient_url, response_data. Streamed page by page.',
+      description: 'Columns: log_id, uuid, event_name, success, created, subscription_id, recipient_url, response_data, sink (recipient and sink as of the attempt). Streamed page by page.',
       origin: 'async-events',
       params: z.strictObject({}),
       query: z.strictObject({ query: luceneQuery.optional() }),

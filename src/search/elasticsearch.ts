@@ -5,7 +5,7 @@ import { toDbDateTime } from '../store/datetime.ts';
 import type { Store } from '../store/store.ts';
 import type { LogRowWithEvent } from '../store/store.ts';
 import { checkPage, type IndexReport, type SearchEngine } from './engine.ts';
-import { LOG_ROW_COLUMNS, selectLogRows, toLogRow, type RawLogRow } from './log-rows.ts';
+import { LOG_ROW_COLUMNS, selectLogRowsWithTarget, toLogRow, type RawLogRow } from './log-rows.ts';
 import { parseQuery } from './query.ts';
 import { DEFAULT_FIELDS, toQueryString } from './query-string.ts';
 
@@ -293,7 +293,7 @@ export function createElasticsearchSearch(options: ElasticsearchSearchOptions): 
       const next = response.hits.hits.length === size && last !== undefined ? sortValue(last) : null;
       const ids = response.hits.hits.map((hit) => Number(hit._id)).filter((id) => Number.isSafeInteger(id));
       if (ids.length === 0) return { total, hits: [], next };
-      const rows = await selectLogRows(store.db).select(LOG_ROW_COLUMNS).where('l.log_id', 'in', ids).execute();
+      const rows = await selectLogRowsWithTarget(store.db).select(LOG_ROW_COLUMNS).where('l.log_id', 'in', ids).execute();
       const byId = new Map(rows.map((row) => [Number(row.log_id), toLogRow(row as RawLogRow)]));
       // Rows deleted by the log cleanup since they were indexed are left out.
       const hits = ids.map((id) => byId.get(id)).filter((row): row is LogRowWithEvent => row !== undefined);

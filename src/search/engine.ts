@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { AsyncEventsError } from '../errors.ts';
 import type { Database } from '../store/schema.ts';
 import type { LogRowWithEvent } from '../store/store.ts';
-import { LOG_ROW_COLUMNS, selectLogRows, toLogRow, type RawLogRow } from './log-rows.ts';
+import { LOG_ROW_COLUMNS, selectLogRows, selectLogRowsWithTarget, toLogRow, type RawLogRow } from './log-rows.ts';
 import { parseQuery } from './query.ts';
 import { searchCondition, type SearchConditionOptions, type SqlDialect, type SqlFlavor } from './sql.ts';
 
@@ -92,7 +92,7 @@ export function createBuiltinSearch(options: { db: Kysely<Database>; dialect: Sq
       let pageIds = selectLogRows(db).select('l.log_id').where(condition);
       if (beforeLogId !== undefined) pageIds = pageIds.where('l.log_id', '<', beforeLogId);
       const ids = (await pageIds.orderBy('l.log_id', 'desc').limit(size).offset(from).execute()).map((row) => Number(row.log_id));
-      const found = ids.length === 0 ? [] : await selectLogRows(db).select(LOG_ROW_COLUMNS).where('l.log_id', 'in', ids).orderBy('l.log_id', 'desc').execute();
+      const found = ids.length === 0 ? [] : await selectLogRowsWithTarget(db).select(LOG_ROW_COLUMNS).where('l.log_id', 'in', ids).orderBy('l.log_id', 'desc').execute();
       const next = ids.length === size ? (ids[ids.length - 1] ?? null) : null;
       return { total: Number(counted?.total ?? 0), hits: found.map((row) => toLogRow(row as RawLogRow)), next };
     },

@@ -81,6 +81,9 @@ export interface AttemptRecord {
   readonly chainStatus: ChainStatus;
   readonly deathCount: number;
   readonly nextAttemptAt: Date | null;
+  /** Where the attempt went (the subscription's recipient and sink now); kept beside the log row. */
+  readonly recipientUrl?: string;
+  readonly sink?: string;
   /** Disable the subscription in the same transaction (the recipient answered 410). */
   readonly disableSubscription?: boolean;
 }
@@ -96,7 +99,9 @@ export interface LogQuery {
 
 export interface LogRowWithEvent extends DeliveryLogRow {
   readonly eventName: string;
+  /** Where the attempt went; for rows logged before that was kept (or by the PHP module), the subscription's now. */
   readonly recipientUrl: string;
+  readonly sink: string;
 }
 
 export interface DeliveryLog {

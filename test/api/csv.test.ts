@@ -29,8 +29,8 @@ describe('CSV (RFC 4180)', () => {
     for await (const chunk of searchCsv(search, 'q', 3)) chunks.push(chunk);
     expect(pages).toEqual([undefined, 5, 2]);
     const lines = chunks.join('').split('\r\n');
-    expect(lines[0]).toBe('log_id,uuid,event_name,success,created,subscription_id,recipient_url,response_data');
-    expect(lines[1]).toBe('7,u6,e,1,2026-01-01 00:00:06,9,https://x,ok');
+    expect(lines[0]).toBe('log_id,uuid,event_name,success,created,subscription_id,recipient_url,response_data,sink');
+    expect(lines[1]).toBe('7,u6,e,1,2026-01-01 00:00:06,9,https://x,ok,');
     expect(lines).toHaveLength(1 + 7 + 1);
   });
 

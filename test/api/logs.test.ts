@@ -147,10 +147,10 @@ describe('REST delivery log and operations', () => {
     const at = '2026-01-02 03:04:05';
     const url = 'https://receiver.example.com/hook';
     expect(res.text).toBe(
-      'log_id,uuid,event_name,success,created,subscription_id,recipient_url,response_data\r\n' +
+      'log_id,uuid,event_name,success,created,subscription_id,recipient_url,response_data,sink\r\n' +
         [...h.hits]
           .reverse()
-          .map((x) => `${x.logId},${x.uuid},sales.order.created,${x.success ? 1 : 0},${at},${subscriptionId},${url},${x.logId === 2 ? '"line one\r\nline ""two"", with comma"' : x.responseData}\r\n`)
+          .map((x) => `${x.logId},${x.uuid},sales.order.created,${x.success ? 1 : 0},${at},${subscriptionId},${url},${x.logId === 2 ? '"line one\r\nline ""two"", with comma"' : x.responseData},\r\n`)
           .join(''),
     );
     // Page size 2 in the harness: five rows take three keyset pages (plus the up-front syntax probe).

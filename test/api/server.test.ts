@@ -236,7 +236,7 @@ describe('HTTP server: CSV download streams', () => {
         if (done) break;
         seen += new TextDecoder().decode(value);
       }
-      expect(seen).toContain('4,u4,e,1,1970-01-01 00:00:00,1,https://r,ok\r\n3,u3');
+      expect(seen).toContain('4,u4,e,1,1970-01-01 00:00:00,1,https://r,ok,\r\n3,u3');
       expect(seen).not.toContain('u2');
       release();
       let rest = '';

@@ -152,7 +152,7 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
       },
     },
 
-    DeliveryAttempt: { created: isoTime },
+    DeliveryAttempt: { created: isoTime, sink: (attempt: { sink?: string }) => attempt.sink ?? '' },
     LiveDeliveryAttempt: { created: isoTime },
     EventSubscription: {
       // The token is not in the type, so it cannot be selected; `metadata` is shown under its meaning.
