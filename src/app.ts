@@ -212,8 +212,13 @@ export function createAppParts(options: PartsOptions): AppParts {
     const opened = await store();
     const builtin = createBuiltinSearch({ db: opened.db, dialect: opened.dialect });
     if (!settings.elasticsearchUrl) return { engine: builtin, elasticsearch: undefined };
-    const { createElasticsearchSearch } = await import('./search/elasticsearch.ts');
-    const elasticsearch = createElasticsearchSearch({ url: settings.elasticsearchUrl, indexPrefix: 'magento2', logger: logger.child({ stage: 'search' }), store: opened });
+    const { createElasticsearchSearch, magentoIndexPrefix } = await import('./search/index.ts');
+    const elasticsearch = createElasticsearchSearch({
+      url: settings.elasticsearchUrl,
+      indexPrefix: await magentoIndexPrefix(opened, settings.systemOverrides),
+      logger: logger.child({ stage: 'search' }),
+      store: opened,
+    });
     closing(() => elasticsearch.close());
     return { engine: withIndexingSwitch(elasticsearch, builtin, await adminConfig()), elasticsearch };
   });
@@ -308,6 +313,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         const result = await search.search(query, page);
         return {
           total: result.total,
+          next: result.next,
           hits: result.hits.map((row) => ({
             logId: row.logId,
             uuid: row.uuid,
@@ -317,6 +323,7 @@ export async function createApp(options: AppOptions): Promise<App> {
             subscriptionId: row.subscriptionId,
             recipientUrl: row.recipientUrl,
             responseData: row.responseData,
+            sink: row.sink,
           })),
         };
       },
@@ -383,7 +390,10 @@ export async function createApp(options: AppOptions): Promise<App> {
           metrics.queueDepth.set({ queue: 'event.trigger' }, await transport.depth('event.trigger'));
           metrics.queueDepth.set({ queue: 'event.failover.retry' }, await transport.depth('event.failover.retry'));
         }, 'queue depth probe');
-        every(60_000, async () => void (await cleanDeliveryLog(adminConfig, store, logger)), 'delivery log cleanup');
+        every(60_000, async () => {
+          const forgetIndexed = search.forget && (await adminConfig.indexingEnabled()) ? search.forget : undefined;
+          await cleanDeliveryLog(adminConfig, store, logger, new Date(), forgetIndexed ? { forgetIndexed } : {});
+        }, 'delivery log cleanup');
         const indexer = elasticsearch;
         if (indexer?.index) {
           every(2000, async () => {
@@ -488,6 +498,8 @@ function withIndexingSwitch(elasticsearch: SearchEngine, builtin: SearchEngine, 
     search: async (query, page) => ((await adminConfig.indexingEnabled()) ? elasticsearch.search(query, page) : builtin.search(query, page)),
     ...(elasticsearch.index ? { index: elasticsearch.index.bind(elasticsearch) } : {}),
     ...(elasticsearch.reindex ? { reindex: elasticsearch.reindex.bind(elasticsearch) } : {}),
+    ...(elasticsearch.forget ? { forget: elasticsearch.forget.bind(elasticsearch) } : {}),
+    ...(elasticsearch.health ? { health: elasticsearch.health.bind(elasticsearch) } : {}),
     close: async () => {
       await elasticsearch.close();
       await builtin.close();
@@ -512,7 +524,7 @@ async function checkHealth(parts: { store: Store; transport: QueueTransport; set
       const depth = await parts.transport.depth('event.trigger');
       return `${parts.transport.kind === 'amqp' ? 'RabbitMQ' : 'database queue'}, ${depth} trigger message(s) waiting`;
     }),
-    probe('search', async () => (parts.search.kind === 'elasticsearch' ? 'Elasticsearch' : 'built-in (SQL over the log)')),
+    probe('search', async () => (parts.search.health ? parts.search.health() : 'built-in (SQL over the log)')),
   ]);
 }
 

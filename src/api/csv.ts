@@ -1,4 +1,5 @@
-import type { SearchHit, SearchPage } from './dependencies.ts';
+import { MATCH_PAGE_SIZE, searchMatches, type KeysetSearch } from '../search/matches.ts';
+import type { SearchHit } from './dependencies.ts';
 import { formatMagentoDate } from './display.ts';
 
 /*
@@ -6,7 +7,7 @@ import { formatMagentoDate } from './display.ts';
  * doubled). Shared by `GET /V1/async_events/search.csv` and `async-events search --csv`.
  */
 
-export const SEARCH_CSV_COLUMNS = ['log_id', 'uuid', 'event_name', 'success', 'created', 'subscription_id', 'recipient_url', 'response_data'] as const;
+export const SEARCH_CSV_COLUMNS = ['log_id', 'uuid', 'event_name', 'success', 'created', 'subscription_id', 'recipient_url', 'response_data', 'sink'] as const;
 
 export function csvField(value: string | number | boolean | null | undefined): string {
   if (value === null || value === undefined) return '';
@@ -19,24 +20,15 @@ export function csvRow(values: readonly (string | number | boolean | null | unde
 }
 
 export function searchHitCsvRow(hit: SearchHit): string {
-  return csvRow([hit.logId, hit.uuid, hit.eventName, hit.success, formatMagentoDate(hit.created), hit.subscriptionId, hit.recipientUrl, hit.responseData]);
+  return csvRow([hit.logId, hit.uuid, hit.eventName, hit.success, formatMagentoDate(hit.created), hit.subscriptionId, hit.recipientUrl, hit.responseData, hit.sink]);
 }
 
-export type SearchFunction = (query: string, page: { size: number; from: number }) => Promise<SearchPage>;
-
-/**
- * Header then one row per hit, fetching one page at a time so a large result never sits in memory. Stops at the
- * first short page, or when `total` is reached.
- */
-export async function* searchCsv(search: SearchFunction, query: string, pageSize = 500): AsyncGenerator<string> {
+/** Header then one row per match, a page at a time, so a large result never sits in memory. */
+export async function* searchCsv(search: KeysetSearch<SearchHit>, query: string, pageSize = MATCH_PAGE_SIZE): AsyncGenerator<string> {
   yield csvRow(SEARCH_CSV_COLUMNS);
-  let from = 0;
-  for (;;) {
-    const page = await search(query, { size: pageSize, from });
+  for await (const hits of searchMatches(search, query, pageSize)) {
     let chunk = '';
-    for (const hit of page.hits) chunk += searchHitCsvRow(hit);
+    for (const hit of hits) chunk += searchHitCsvRow(hit);
     if (chunk !== '') yield chunk;
-    from += page.hits.length;
-    if (page.hits.length < pageSize || from >= page.total) return;
   }
 }

@@ -24,7 +24,7 @@ export interface ApiDependencies {
   /** Publishes a trigger message exactly as the PHP publisher would. */
   publish(eventName: string, args: Record<string, unknown>, storeId: StoreId): Promise<void>;
   /** Lucene search over the delivery log; throws AsyncEventsError('QUERY_SYNTAX') with a position. */
-  search(query: string, page: { size: number; from: number }): Promise<SearchPage>;
+  search(query: string, page: SearchPageRequest): Promise<SearchPage>;
   /** The console's overview of the last hour. */
   overview(): Promise<Overview>;
   /** State of every backing service for /readyz, doctor and the console. */
@@ -39,9 +39,18 @@ export interface ApiDependencies {
   readonly recipientRefusal?: (url: URL) => string | undefined;
 }
 
+/** `from` for page numbers, or `beforeLogId` (a previous page's `next`) for keyset paging; not both. */
+export interface SearchPageRequest {
+  readonly size: number;
+  readonly from?: number;
+  readonly beforeLogId?: number;
+}
+
 export interface SearchPage {
   readonly total: number;
   readonly hits: readonly SearchHit[];
+  /** beforeLogId of the next page; null when the engine has nothing more (a page may be short before that). */
+  readonly next: number | null;
 }
 
 export interface SearchHit {
@@ -51,8 +60,11 @@ export interface SearchHit {
   readonly success: boolean;
   readonly created: Date;
   readonly subscriptionId: number;
+  /** Where the attempt went (kept with the attempt, so a later subscription change does not rewrite it). */
   readonly recipientUrl: string;
   readonly responseData: string;
+  /** The sink it went through (`http`, `eventbridge`…). */
+  readonly sink?: string;
 }
 
 export interface Overview {

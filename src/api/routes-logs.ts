@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isAsyncEventsError } from '../errors.ts';
 import type { Chain } from '../types.ts';
 import { apiError } from './api-error.ts';
+import { matchingUuids } from '../search/matches.ts';
 import { searchCsv } from './csv.ts';
 import type { ApiDependencies, SearchHit } from './dependencies.ts';
 import { formatMagentoDate } from './display.ts';
@@ -46,6 +47,7 @@ const hitSchema = z.strictObject({
   subscription_id: z.number().int(),
   recipient_url: z.string(),
   response_data: z.string(),
+  sink: z.string().optional(),
 });
 
 function toHit(hit: SearchHit): z.input<typeof hitSchema> {
@@ -58,6 +60,7 @@ function toHit(hit: SearchHit): z.input<typeof hitSchema> {
     subscription_id: hit.subscriptionId,
     recipient_url: hit.recipientUrl,
     response_data: hit.responseData,
+    ...(hit.sink === undefined ? {} : { sink: hit.sink }),
   };
 }
 
@@ -104,20 +107,9 @@ function noLog(uuid: string) {
 }
 
 /** Distinct UUIDs the query matches (with their event), in search order; refuses before replaying anything when over the limit. */
-async function matchingChains(deps: ApiDependencies, query: string, limit: number, pageSize: number): Promise<Map<string, string>> {
-  const uuids = new Map<string, string>();
-  let from = 0;
-  for (;;) {
-    const page = await deps.search(query, { size: pageSize, from });
-    for (const hit of page.hits) {
-      if (!uuids.has(hit.uuid)) uuids.set(hit.uuid, hit.eventName);
-      if (uuids.size > limit) {
-        throw apiError('VALIDATION_FAILED', 'The query matches more than %1 chains; narrow it down (for example with created:[… TO …]) and try again.', [limit]);
-      }
-    }
-    from += page.hits.length;
-    if (page.hits.length < pageSize || from >= page.total) return uuids;
-  }
+function matchingChains(deps: ApiDependencies, query: string, limit: number, pageSize: number): Promise<Map<string, string>> {
+  const tooMany = (max: number) => apiError('VALIDATION_FAILED', 'The query matches more than %1 chains; narrow it down (for example with created:[… TO …]) and try again.', [max]);
+  return matchingUuids((q, page) => deps.search(q, page), query, limit, tooMany, pageSize);
 }
 
 function errorText(error: unknown): string {
@@ -132,16 +124,26 @@ export function logRoutes(options: LogRoutesOptions = {}): AnyRoute[] {
       method: 'GET',
       path: '/V1/async_events/logs',
       summary: 'Search the delivery log (Lucene syntax)',
-      description: 'Fields: log_id, uuid, event_name, success, created, data.* . An empty query matches every row.',
+      description:
+        'Fields: log_id, uuid, event_name, success, created, data.* . An empty query matches every row. Page with currentPage, or, for deep pages, with cursor = the next_cursor of the previous page (null after the last page).',
       origin: 'async-events',
       params: z.strictObject({}),
-      query: z.strictObject({ query: luceneQuery.optional(), pageSize: positiveInt(1000).optional(), currentPage: positiveInt(1_000_000).optional() }),
-      response: z.strictObject({ items: z.array(hitSchema), total_count: z.number().int(), page_size: z.number().int(), current_page: z.number().int() }),
+      query: z
+        .strictObject({ query: luceneQuery.optional(), pageSize: positiveInt(1000).optional(), currentPage: positiveInt(1_000_000).optional(), cursor: positiveInt(Number.MAX_SAFE_INTEGER).optional() })
+        .refine((q) => q.cursor === undefined || q.currentPage === undefined, { message: 'cannot be combined with currentPage', path: ['cursor'] }),
+      response: z.strictObject({
+        items: z.array(hitSchema),
+        total_count: z.number().int(),
+        page_size: z.number().int(),
+        current_page: z.number().int().nullable(),
+        next_cursor: z.number().int().nullable(),
+      }),
       async handler({ query, deps }) {
         const size = query.pageSize ?? 20;
-        const current = query.currentPage ?? 1;
-        const page = await deps.search(query.query?.trim() ?? '', { size, from: (current - 1) * size });
-        return { items: page.hits.map(toHit), total_count: page.total, page_size: size, current_page: current };
+        const current = query.cursor === undefined ? (query.currentPage ?? 1) : null;
+        const position = query.cursor === undefined ? { from: ((current ?? 1) - 1) * size } : { beforeLogId: query.cursor };
+        const page = await deps.search(query.query?.trim() ?? '', { size, ...position });
+        return { items: page.hits.map(toHit), total_count: page.total, page_size: size, current_page: current, next_cursor: page.next };
       },
     }),
     defineRoute({
@@ -293,7 +295,7 @@ export function logRoutes(options: LogRoutesOptions = {}): AnyRoute[] {
       method: 'GET',
       path: '/V1/async_events/search.csv',
       summary: 'Download the rows a Lucene query matches as CSV (RFC 4180)',
-      description: 'Columns: log_id, uuid, event_name, success, created, subscription_id, recipient_url, response_data. Streamed page by page.',
+      description: 'Columns: log_id, uuid, event_name, success, created, subscription_id, recipient_url, response_data, sink (recipient and sink as of the attempt). Streamed page by page.',
       origin: 'async-events',
       params: z.strictObject({}),
       query: z.strictObject({ query: luceneQuery.optional() }),
@@ -303,7 +305,7 @@ export function logRoutes(options: LogRoutesOptions = {}): AnyRoute[] {
         const q = query.query?.trim() ?? '';
         // The first page runs before the status line goes out, so a syntax error is still a clean 400.
         await deps.search(q, { size: 1, from: 0 });
-        return new StreamResponse('text/csv; charset=utf-8', searchCsv(deps.search.bind(deps), q, pageSize), 'async-events-log.csv');
+        return new StreamResponse('text/csv; charset=utf-8', searchCsv((text, page) => deps.search(text, page), q, pageSize), 'async-events-log.csv');
       },
     }),
     defineRoute({

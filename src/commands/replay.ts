@@ -1,6 +1,7 @@
 import { createAppParts } from '../app.ts';
 import { replayChain } from '../delivery/replay.ts';
 import { coerceError } from '../errors.ts';
+import { searchMatches } from '../search/matches.ts';
 import { fail, oneShotLogger, settingsFrom, usage, type Flags } from './common.ts';
 
 /**
@@ -15,11 +16,7 @@ export async function replay(uuid: string | undefined, flags: Flags & { query?: 
       const uuids = new Set<string>(uuid ? [uuid] : []);
       if (flags.query !== undefined) {
         const { engine } = await parts.search();
-        for (let from = 0; ; from += 500) {
-          const page = await engine.search(flags.query, { size: 500, from });
-          for (const hit of page.hits) uuids.add(hit.uuid);
-          if (page.hits.length < 500) break;
-        }
+        for await (const hits of searchMatches((q, page) => engine.search(q, page), flags.query)) for (const hit of hits) uuids.add(hit.uuid);
       }
       const attempts = uuids.size > 0 ? await parts.attempts() : undefined;
       let delivered = 0;

@@ -1,5 +1,5 @@
 import { createAppParts } from '../app.ts';
-import { searchHitCsvRow } from '../api/csv.ts';
+import { searchCsv } from '../api/csv.ts';
 import { isAsyncEventsError } from '../errors.ts';
 import { fail, oneShotLogger, settingsFrom, type Flags } from './common.ts';
 
@@ -10,12 +10,7 @@ export async function search(query: string, flags: Flags & { csv?: boolean; limi
     try {
       const { engine } = await parts.search();
       if (flags.csv) {
-        process.stdout.write('log_id,uuid,event_name,success,created,subscription_id,recipient_url,response_data\r\n');
-        for (let from = 0; ; from += 500) {
-          const page = await engine.search(query, { size: 500, from });
-          for (const hit of page.hits) process.stdout.write(searchHitCsvRow(hit));
-          if (page.hits.length < 500) break;
-        }
+        for await (const chunk of searchCsv((q, page) => engine.search(q, page), query)) process.stdout.write(chunk);
         return;
       }
       const page = await engine.search(query, { size: Math.min(1000, Math.max(1, Number(flags.limit))), from: 0 });

@@ -76,6 +76,8 @@ export async function runAttempt(ctx: AttemptContext, subscription: Subscription
     deathCount: outcome.success ? deathCount : deaths,
     nextAttemptAt: retryInSeconds === undefined ? null : new Date(Date.now() + retryInSeconds * 1000),
     disableSubscription: outcome.disableSubscription === true,
+    recipientUrl: subscription.recipientUrl,
+    sink: subscription.metadata,
   });
 
   const report: AttemptReport = { logId, subscription, payload, outcome, deathCount, chainStatus, retryInSeconds, durationMs };

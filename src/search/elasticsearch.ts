@@ -5,7 +5,7 @@ import { toDbDateTime } from '../store/datetime.ts';
 import type { Store } from '../store/store.ts';
 import type { LogRowWithEvent } from '../store/store.ts';
 import { checkPage, type IndexReport, type SearchEngine } from './engine.ts';
-import { LOG_ROW_COLUMNS, selectLogRows, toLogRow, type RawLogRow } from './log-rows.ts';
+import { LOG_ROW_COLUMNS, selectLogRowsWithTarget, toLogRow, type RawLogRow } from './log-rows.ts';
 import { parseQuery } from './query.ts';
 import { DEFAULT_FIELDS, toQueryString } from './query-string.ts';
 
@@ -21,6 +21,10 @@ import { DEFAULT_FIELDS, toQueryString } from './query-string.ts';
 
 export const ES_CURSOR_PATH = 'async_events/search/es_cursor';
 const INDEX_BATCH = 500;
+/** Elasticsearch's default index.max_result_window: from + size may not go past it. */
+const MAX_RESULT_WINDOW = 10_000;
+/** A health probe answers quickly or counts as down: /readyz and the console must not hang on it. */
+const HEALTH_TIMEOUT_MS = 2000;
 
 /** Upstream's mapping (`DynamicFieldMapper`): `data` is left to dynamic mapping. */
 export const LOG_INDEX_MAPPING = {
@@ -75,6 +79,12 @@ export function toLogDocument(row: LogRowWithEvent): LogDocument {
     created: toDbDateTime(row.created),
     ...(isObject ? { data: data as Record<string, unknown> } : {}),
   };
+}
+
+/** The log_id a hit was sorted on (its `sort` value), else its `_id`. */
+function sortValue(hit: { _id?: string | null; sort?: unknown[] }): number {
+  const sorted = Number(hit.sort?.[0]);
+  return Number.isSafeInteger(sorted) ? sorted : Number(hit._id);
 }
 
 export function createElasticsearchSearch(options: ElasticsearchSearchOptions): SearchEngine {
@@ -171,10 +181,26 @@ export function createElasticsearchSearch(options: ElasticsearchSearchOptions): 
     return { indexed, rejected, cursor };
   }
 
+  /** Aliases of the events this log knows (its subscriptions' event names), whatever is in the cluster. */
+  async function ourAliases(): Promise<string[]> {
+    const rows = await store.db.selectFrom('async_event_subscriber').select('event_name').distinct().execute();
+    return [...new Set([...rows.map((row) => aliasFor(options.indexPrefix, row.event_name)), ...knownAliases])].sort();
+  }
+
+  /**
+   * The indices behind our aliases, resolved by exact name: a wildcard such as `{prefix}_async_event_*` would
+   * also take the indices of another shop sharing the cluster (and its prefix).
+   */
+  async function ourIndices(): Promise<string[]> {
+    const aliases = await ourAliases();
+    if (aliases.length === 0) return [];
+    const found = await client.indices.get({ index: aliases.join(','), ignore_unavailable: true, allow_no_indices: true });
+    return Object.keys(found);
+  }
+
   async function reindex(onProgress?: (done: number) => void): Promise<IndexReport> {
     try {
-      const existing = await client.indices.get({ index: searchPattern, ignore_unavailable: true, allow_no_indices: true });
-      const names = Object.keys(existing);
+      const names = await ourIndices();
       // Named one by one: clusters refuse wildcard deletes (action.destructive_requires_name).
       if (names.length > 0) await client.indices.delete({ index: names.join(',') });
     } catch (error) {
@@ -185,38 +211,98 @@ export function createElasticsearchSearch(options: ElasticsearchSearchOptions): 
     return index(onProgress);
   }
 
+  async function forget(logIds: readonly number[]): Promise<void> {
+    // Rows past the cursor were never indexed.
+    const cursor = await readCursor();
+    const indexed = logIds.filter((id) => id <= cursor);
+    if (indexed.length === 0) return;
+    try {
+      const aliases = await ourAliases();
+      if (aliases.length === 0) return;
+      await client.deleteByQuery({
+        index: aliases.join(','),
+        ignore_unavailable: true,
+        allow_no_indices: true,
+        conflicts: 'proceed',
+        query: { terms: { log_id: [...indexed] } },
+      });
+    } catch (error) {
+      throw unavailable('delete the documents of cleaned-up log rows', error);
+    }
+  }
+
+  async function health(): Promise<string> {
+    let answer;
+    try {
+      answer = await client.cluster.health({ timeout: '2s' }, { requestTimeout: HEALTH_TIMEOUT_MS, maxRetries: 0 });
+    } catch (error) {
+      throw unavailable('answer a health check', error);
+    }
+    if (answer.status === 'red') throw new AsyncEventsError('SEARCH_UNAVAILABLE', `Elasticsearch cluster ${answer.cluster_name} is red`, { url: options.url });
+    return `Elasticsearch cluster ${answer.cluster_name} ${answer.status}, index prefix ${options.indexPrefix}`;
+  }
+
   return {
     kind: 'elasticsearch',
+    forget,
+    health,
     async search(text, page) {
       const { size, from, beforeLogId } = checkPage(page);
       const queryString = toQueryString(parseQuery(text));
-      let response;
-      try {
-        response = await client.search({
-          index: searchPattern,
-          ignore_unavailable: true,
-          allow_no_indices: true,
-          query: { query_string: { query: queryString, default_operator: 'OR', fields: [...DEFAULT_FIELDS], lenient: true, allow_leading_wildcard: true } },
-          sort: [{ log_id: { order: 'desc' } }],
-          size,
-          track_total_hits: true,
-          _source: false,
-          ...(beforeLogId === undefined ? { from } : { search_after: [beforeLogId] }),
-        });
-      } catch (error) {
-        if (error instanceof errors.ResponseError && error.statusCode === 400) {
-          throw new AsyncEventsError('QUERY_SYNTAX', `Elasticsearch refused the query: ${error.message}`, { queryString }, { cause: error });
+      const query = { query_string: { query: queryString, default_operator: 'OR' as const, fields: [...DEFAULT_FIELDS], lenient: true, allow_leading_wildcard: true } };
+      const ask = async (pageSize: number, position: { from: number } | { search_after: number[] }, countHits: boolean) => {
+        try {
+          return await client.search({
+            index: searchPattern,
+            ignore_unavailable: true,
+            allow_no_indices: true,
+            query,
+            sort: [{ log_id: { order: 'desc' } }],
+            size: pageSize,
+            track_total_hits: countHits,
+            _source: false,
+            ...position,
+          });
+        } catch (error) {
+          if (error instanceof errors.ResponseError && error.statusCode === 400) {
+            throw new AsyncEventsError('QUERY_SYNTAX', `Elasticsearch refused the query: ${error.message}`, { queryString }, { cause: error });
+          }
+          throw unavailable('search', error);
         }
-        throw unavailable('search', error);
+      };
+      // Elasticsearch refuses from + size beyond 10,000 (index.max_result_window): a deep page number is reached by
+      // walking there with search_after on log_id, ids only.
+      let position: { from: number } | { search_after: number[] } = beforeLogId === undefined ? { from } : { search_after: [beforeLogId] };
+      if (beforeLogId === undefined && from + size > MAX_RESULT_WINDOW) {
+        let skipped = 0;
+        let after: number | undefined;
+        while (skipped < from) {
+          const step = Math.min(MAX_RESULT_WINDOW, from - skipped);
+          const walked = await ask(step, after === undefined ? { from: 0 } : { search_after: [after] }, false);
+          const last = walked.hits.hits.at(-1);
+          if (walked.hits.hits.length < step || last === undefined) return { total: await countOnly(), hits: [], next: null };
+          after = sortValue(last);
+          skipped += walked.hits.hits.length;
+        }
+        position = after === undefined ? { from: 0 } : { search_after: [after] };
       }
+      const response = await ask(size, position, true);
       const total = typeof response.hits.total === 'number' ? response.hits.total : (response.hits.total?.value ?? 0);
+      const last = response.hits.hits.at(-1);
+      // A full page may have more behind it; a short one is the end, whatever the database still holds.
+      const next = response.hits.hits.length === size && last !== undefined ? sortValue(last) : null;
       const ids = response.hits.hits.map((hit) => Number(hit._id)).filter((id) => Number.isSafeInteger(id));
-      if (ids.length === 0) return { total, hits: [] };
-      const rows = await selectLogRows(store.db).select(LOG_ROW_COLUMNS).where('l.log_id', 'in', ids).execute();
+      if (ids.length === 0) return { total, hits: [], next };
+      const rows = await selectLogRowsWithTarget(store.db).select(LOG_ROW_COLUMNS).where('l.log_id', 'in', ids).execute();
       const byId = new Map(rows.map((row) => [Number(row.log_id), toLogRow(row as RawLogRow)]));
       // Rows deleted by the log cleanup since they were indexed are left out.
       const hits = ids.map((id) => byId.get(id)).filter((row): row is LogRowWithEvent => row !== undefined);
-      return { total, hits };
+      return { total, hits, next };
+
+      async function countOnly(): Promise<number> {
+        const counted = await ask(0, { from: 0 }, true);
+        return typeof counted.hits.total === 'number' ? counted.hits.total : (counted.hits.total?.value ?? 0);
+      }
     },
     index,
     reindex,

@@ -2,9 +2,9 @@ import { sql, type Kysely } from 'kysely';
 import { AsyncEventsError } from '../errors.ts';
 import type { Database } from '../store/schema.ts';
 import type { LogRowWithEvent } from '../store/store.ts';
-import { LOG_ROW_COLUMNS, selectLogRows, toLogRow, type RawLogRow } from './log-rows.ts';
+import { LOG_ROW_COLUMNS, selectLogRows, selectLogRowsWithTarget, toLogRow, type RawLogRow } from './log-rows.ts';
 import { parseQuery } from './query.ts';
-import { searchCondition, type SqlDialect, type SqlFlavor } from './sql.ts';
+import { searchCondition, type SearchConditionOptions, type SqlDialect, type SqlFlavor } from './sql.ts';
 
 /*
  * Searching the delivery log with Lucene syntax: the built-in engine (SQL on the store's own tables, no extra
@@ -15,7 +15,7 @@ import { searchCondition, type SqlDialect, type SqlFlavor } from './sql.ts';
 export interface SearchPage {
   /** Hits per page (1…1000). */
   readonly size: number;
-  /** Hits to skip; fine for the first pages (Elasticsearch stops at from + size = 10,000). */
+  /** Hits to skip; for the first pages (deep offsets cost a walk on Elasticsearch: prefer beforeLogId). */
   readonly from?: number;
   /** Keyset paging for deep pages: hits with a smaller log_id than this (the last of the previous page); not with from. */
   readonly beforeLogId?: number;
@@ -25,6 +25,11 @@ export interface SearchResult {
   /** Every hit of the query, whatever the page. */
   readonly total: number;
   readonly hits: LogRowWithEvent[];
+  /**
+   * The engine's word on what follows: the `beforeLogId` of the next page, or null when it has nothing more. Not
+   * derived from `hits`: a page can come back short (a row deleted since it was indexed) with more behind it.
+   */
+  readonly next: number | null;
 }
 
 export interface IndexReport {
@@ -43,6 +48,10 @@ export interface SearchEngine {
   index?(onProgress?: (done: number) => void): Promise<IndexReport>;
   /** Rebuilds the index from the whole log. */
   reindex?(onProgress?: (done: number) => void): Promise<IndexReport>;
+  /** Removes these log rows' documents from the index (the log cleanup deletes the rows). */
+  forget?(logIds: readonly number[]): Promise<void>;
+  /** Asks the engine's service how it is (Elasticsearch cluster health); resolves to a one-line state, throws when down. */
+  health?(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -59,7 +68,7 @@ export function checkPage(page: SearchPage): { size: number; from: number; befor
   return { size, from, beforeLogId: page.beforeLogId };
 }
 
-export function createBuiltinSearch(options: { db: Kysely<Database>; dialect: SqlDialect }): SearchEngine {
+export function createBuiltinSearch(options: { db: Kysely<Database>; dialect: SqlDialect } & SearchConditionOptions): SearchEngine {
   const { db, dialect } = options;
   let flavor: Promise<SqlFlavor> | undefined;
   const flavorOf = (): Promise<SqlFlavor> =>
@@ -73,7 +82,7 @@ export function createBuiltinSearch(options: { db: Kysely<Database>; dialect: Sq
     kind: 'builtin',
     async search(query, page) {
       const { size, from, beforeLogId } = checkPage(page);
-      const condition = searchCondition(parseQuery(query), await flavorOf());
+      const condition = searchCondition(parseQuery(query), await flavorOf(), options);
       const counted = await selectLogRows(db)
         .select(sql<number | string>`COUNT(*)`.as('total'))
         .where(condition)
@@ -83,8 +92,9 @@ export function createBuiltinSearch(options: { db: Kysely<Database>; dialect: Sq
       let pageIds = selectLogRows(db).select('l.log_id').where(condition);
       if (beforeLogId !== undefined) pageIds = pageIds.where('l.log_id', '<', beforeLogId);
       const ids = (await pageIds.orderBy('l.log_id', 'desc').limit(size).offset(from).execute()).map((row) => Number(row.log_id));
-      const found = ids.length === 0 ? [] : await selectLogRows(db).select(LOG_ROW_COLUMNS).where('l.log_id', 'in', ids).orderBy('l.log_id', 'desc').execute();
-      return { total: Number(counted?.total ?? 0), hits: found.map((row) => toLogRow(row as RawLogRow)) };
+      const found = ids.length === 0 ? [] : await selectLogRowsWithTarget(db).select(LOG_ROW_COLUMNS).where('l.log_id', 'in', ids).orderBy('l.log_id', 'desc').execute();
+      const next = ids.length === size ? (ids[ids.length - 1] ?? null) : null;
+      return { total: Number(counted?.total ?? 0), hits: found.map((row) => toLogRow(row as RawLogRow)), next };
     },
     async close() {
       // The store owns the connection.

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { requiredDbDateTime } from '../store/datetime.ts';
 import type { Database } from '../store/schema.ts';
 import type { LogRowWithEvent } from '../store/store.ts';
@@ -15,7 +15,23 @@ export function selectLogRows(db: Kysely<Database>) {
     .leftJoin('async_event_subscriber as s', 's.subscription_id', 'l.subscription_id');
 }
 
-export const LOG_ROW_COLUMNS = ['l.log_id', 'l.uuid', 'l.subscription_id', 'l.success', 'l.response_data', 'l.created', 'l.serialized_data', 's.event_name', 's.recipient_url'] as const;
+/** With where each attempt went (kept since the attempt), else the subscription's recipient and sink now. */
+export function selectLogRowsWithTarget(db: Kysely<Database>) {
+  return selectLogRows(db).leftJoin('async_event_attempt_target as t', 't.log_id', 'l.log_id');
+}
+
+export const LOG_ROW_COLUMNS = [
+  'l.log_id',
+  'l.uuid',
+  'l.subscription_id',
+  'l.success',
+  'l.response_data',
+  'l.created',
+  'l.serialized_data',
+  's.event_name',
+  sql<string | null>`COALESCE(t.recipient_url, s.recipient_url)`.as('recipient_url'),
+  sql<string | null>`COALESCE(t.sink, s.metadata)`.as('sink'),
+] as const;
 
 export interface RawLogRow {
   readonly log_id: number | string;
@@ -27,6 +43,7 @@ export interface RawLogRow {
   readonly serialized_data: string | Buffer | null;
   readonly event_name: string | null;
   readonly recipient_url: string | null;
+  readonly sink: string | null;
 }
 
 export function toLogRow(row: RawLogRow): LogRowWithEvent {
@@ -40,5 +57,6 @@ export function toLogRow(row: RawLogRow): LogRowWithEvent {
     serializedData: row.serialized_data === null ? null : Buffer.isBuffer(row.serialized_data) ? row.serialized_data.toString('utf8') : row.serialized_data,
     eventName: row.event_name ?? '',
     recipientUrl: row.recipient_url ?? '',
+    sink: row.sink ?? '',
   };
 }

@@ -21,6 +21,7 @@ export const MANAGED_TABLES = [
   'async_event_chain',
   'async_event_retry',
   'async_event_parked_message',
+  'async_event_attempt_target',
 ] as const satisfies readonly TableName[];
 
 export type ManagedTable = (typeof MANAGED_TABLES)[number];
@@ -140,6 +141,14 @@ export function mysqlCreateTable(table: ManagedTable, t: TableNames): string {
   \`created\` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
   PRIMARY KEY (\`parked_id\`)
 ) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Queue messages that cannot be handled, with the reason (sidecar)'`;
+    case 'async_event_attempt_target':
+      // No foreign key: the row is written in the attempt's transaction and removed with its log row by the cleanup.
+      return `CREATE TABLE IF NOT EXISTS ${q(name)} (
+  \`log_id\` int(10) unsigned NOT NULL,
+  \`recipient_url\` varchar(1024) NOT NULL,
+  \`sink\` varchar(255) NOT NULL,
+  PRIMARY KEY (\`log_id\`)
+) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Where each delivery attempt went: recipient and sink at the time (sidecar)'`;
   }
 }
 
@@ -264,6 +273,14 @@ export function sqliteCreateTable(table: ManagedTable, t: TableNames): string[] 
   "body" TEXT NOT NULL,
   "reason" TEXT NOT NULL,
   "created" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+)`,
+      ];
+    case 'async_event_attempt_target':
+      return [
+        `CREATE TABLE IF NOT EXISTS ${d(name)} (
+  "log_id" INTEGER NOT NULL PRIMARY KEY,
+  "recipient_url" VARCHAR(1024) NOT NULL,
+  "sink" VARCHAR(255) NOT NULL
 )`,
       ];
   }

@@ -35,6 +35,7 @@ interface JoinedLogRow {
   serialized_data: string | Buffer | null;
   event_name: string | null;
   recipient_url: string | null;
+  sink: string | null;
 }
 
 function toLogRow(row: JoinedLogRow): LogRowWithEvent {
@@ -50,6 +51,7 @@ function toLogRow(row: JoinedLogRow): LogRowWithEvent {
     serializedData: data === null ? null : Buffer.isBuffer(data) ? data.toString('utf8') : String(data),
     eventName: row.event_name ?? '',
     recipientUrl: row.recipient_url ?? '',
+    sink: row.sink ?? '',
   };
 }
 
@@ -82,7 +84,8 @@ export function createDeliveryLog(db: Kysely<Database>, dialect: 'mysql' | 'sqli
     return db
       .selectFrom('async_event_subscriber_log')
       .leftJoin('async_event_subscriber', 'async_event_subscriber.subscription_id', 'async_event_subscriber_log.subscription_id')
-      .select([
+      .leftJoin('async_event_attempt_target', 'async_event_attempt_target.log_id', 'async_event_subscriber_log.log_id')
+      .select((eb) => [
         'async_event_subscriber_log.log_id',
         'async_event_subscriber_log.uuid',
         'async_event_subscriber_log.subscription_id',
@@ -91,7 +94,8 @@ export function createDeliveryLog(db: Kysely<Database>, dialect: 'mysql' | 'sqli
         'async_event_subscriber_log.created',
         'async_event_subscriber_log.serialized_data',
         'async_event_subscriber.event_name',
-        'async_event_subscriber.recipient_url',
+        eb.fn.coalesce('async_event_attempt_target.recipient_url', 'async_event_subscriber.recipient_url').as('recipient_url'),
+        eb.fn.coalesce('async_event_attempt_target.sink', 'async_event_subscriber.metadata').as('sink'),
       ]);
   }
 
@@ -200,7 +204,13 @@ export function createDeliveryLog(db: Kysely<Database>, dialect: 'mysql' | 'sqli
       // A multi-row insert takes consecutive ids: MySQL reports the first, SQLite the last.
       const reported = Number(inserted.insertId);
       const first = dialect === 'mysql' ? reported : reported - batch.length + 1;
-      return batch.map((_, i) => first + i);
+      const ids = batch.map((_, i) => first + i);
+      // Where each attempt went, in the same transaction: one more multi-row statement per group, not per attempt.
+      const targets = batch.flatMap(({ record }, i) =>
+        record.recipientUrl === undefined ? [] : [{ log_id: ids[i] ?? 0, recipient_url: record.recipientUrl, sink: record.sink ?? '' }],
+      );
+      if (targets.length > 0) await trx.insertInto('async_event_attempt_target').values(targets).execute();
+      return ids;
     });
   }
 
@@ -272,7 +282,7 @@ export function createDeliveryLog(db: Kysely<Database>, dialect: 'mysql' | 'sqli
     },
 
     /** Also forgets finished chains last touched before the cut-off; only log rows are counted. */
-    async deleteOlderThan(cutoff, batchSize = DEFAULT_DELETE_BATCH) {
+    async deleteOlderThan(cutoff, batchSize = DEFAULT_DELETE_BATCH, beforeBatch) {
       const before = toDbDateTime(cutoff);
       const size = Math.max(1, Math.floor(batchSize));
       const deleted = await deleteInBatches(
@@ -286,7 +296,13 @@ export function createDeliveryLog(db: Kysely<Database>, dialect: 'mysql' | 'sqli
               .limit(size)
               .execute()
           ).map((row) => Number(row.log_id)),
-        async (ids) => Number((await db.deleteFrom('async_event_subscriber_log').where('log_id', 'in', ids as number[]).executeTakeFirst()).numDeletedRows),
+        async (ids) => {
+          await beforeBatch?.(ids as number[]);
+          return db.transaction().execute(async (trx) => {
+            await trx.deleteFrom('async_event_attempt_target').where('log_id', 'in', ids as number[]).execute();
+            return Number((await trx.deleteFrom('async_event_subscriber_log').where('log_id', 'in', ids as number[]).executeTakeFirst()).numDeletedRows);
+          });
+        },
         size,
       );
       await deleteInBatches(

@@ -5,8 +5,8 @@ import type { ColumnType, Generated } from 'kysely';
  * plugin, so code writes `db.selectFrom('async_event_subscriber')` whatever the prefix.
  *
  * Upstream's tables (`async_event_subscriber`, `async_event_subscriber_log`) and Magento's (`core_config_data`,
- * `queue*`) keep their exact columns; the `async_event_chain`, `async_event_retry` and
- * `async_event_parked_message` tables are ours.
+ * `queue*`) keep their exact columns; the `async_event_chain`, `async_event_retry`,
+ * `async_event_parked_message` and `async_event_attempt_target` tables are ours.
  */
 
 type Timestamp = ColumnType<Date | string, Date | string | undefined, Date | string>;
@@ -71,6 +71,13 @@ export interface AsyncEventParkedMessageTable {
   created: Timestamp;
 }
 
+/** Where each attempt went (ours): the recipient and sink of its subscription at the time of the attempt. */
+export interface AsyncEventAttemptTargetTable {
+  log_id: number;
+  recipient_url: string;
+  sink: string;
+}
+
 export interface CoreConfigDataTable {
   config_id: Generated<number>;
   scope: string;
@@ -121,6 +128,7 @@ export interface Database {
   async_event_chain: AsyncEventChainTable;
   async_event_retry: AsyncEventRetryTable;
   async_event_parked_message: AsyncEventParkedMessageTable;
+  async_event_attempt_target: AsyncEventAttemptTargetTable;
   core_config_data: CoreConfigDataTable;
   queue: QueueTable;
   queue_message: QueueMessageTable;

@@ -81,6 +81,9 @@ export interface AttemptRecord {
   readonly chainStatus: ChainStatus;
   readonly deathCount: number;
   readonly nextAttemptAt: Date | null;
+  /** Where the attempt went (the subscription's recipient and sink now); kept beside the log row. */
+  readonly recipientUrl?: string;
+  readonly sink?: string;
   /** Disable the subscription in the same transaction (the recipient answered 410). */
   readonly disableSubscription?: boolean;
 }
@@ -96,7 +99,9 @@ export interface LogQuery {
 
 export interface LogRowWithEvent extends DeliveryLogRow {
   readonly eventName: string;
+  /** Where the attempt went; for rows logged before that was kept (or by the PHP module), the subscription's now. */
   readonly recipientUrl: string;
+  readonly sink: string;
 }
 
 export interface DeliveryLog {
@@ -109,8 +114,12 @@ export interface DeliveryLog {
   attempts(uuid: string): Promise<LogRowWithEvent[]>;
   rows(query: LogQuery): Promise<LogRowWithEvent[]>;
   count(query?: Pick<LogQuery, 'success' | 'subscriptionId'>): Promise<number>;
-  /** Deletes rows created before the cut-off in batches of `batchSize`; returns how many went. */
-  deleteOlderThan(cutoff: Date, batchSize?: number): Promise<number>;
+  /**
+   * Deletes rows created before the cut-off in batches of `batchSize`; returns how many went. `beforeBatch` runs
+   * with each batch's log_ids before they are deleted (the search index forgets them); when it throws, that batch
+   * and the rest stay.
+   */
+  deleteOlderThan(cutoff: Date, batchSize?: number, beforeBatch?: (logIds: readonly number[]) => Promise<void>): Promise<number>;
 }
 
 export interface ParkedMessage {

@@ -14,6 +14,7 @@ import { readActivity } from '../../src/store/activity.ts';
 import { createStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/store.ts';
 import type { EventDefinition, EventRegistry, StoreId } from '../../src/types.ts';
+import { pageOfHits } from '../support/search-pages.ts';
 
 /*
  * A real SQLite store behind a real HTTP server on a free port. The pipeline functions (search, replay, publish,
@@ -32,7 +33,7 @@ export interface Harness {
   readonly server: HttpServer;
   readonly deps: ApiDependencies;
   readonly registry: Registry;
-  readonly calls: { replay: string[]; requeue: { queue: string; body: string }[]; publish: { eventName: string; args: Record<string, unknown>; storeId: StoreId }[]; search: { query: string; size: number; from: number }[] };
+  readonly calls: { replay: string[]; requeue: { queue: string; body: string }[]; publish: { eventName: string; args: Record<string, unknown>; storeId: StoreId }[]; search: { query: string; size: number; from?: number; beforeLogId?: number }[] };
   /** Rows the fake search answers from (set by a test). */
   hits: SearchHit[];
   health: ServiceHealth[];
@@ -44,7 +45,7 @@ export interface Harness {
 
 /** A small stand-in for the Lucene search stage: `''`, `uuid:X`, `success:true|false`, `event_name:X`; anything else is a syntax error. */
 function fakeSearch(harness: { hits: SearchHit[] }) {
-  return async (query: string, page: { size: number; from: number }): Promise<SearchPage> => {
+  return async (query: string, page: { size: number; from?: number; beforeLogId?: number }): Promise<SearchPage> => {
     let hits = harness.hits;
     const match = /^(uuid|success|event_name):(\S+)$/.exec(query);
     if (query !== '' && !match) {
@@ -54,9 +55,10 @@ function fakeSearch(harness: { hits: SearchHit[] }) {
       const [, field, value] = match;
       hits = hits.filter((h) => (field === 'uuid' ? h.uuid === value : field === 'success' ? String(h.success) === value : h.eventName === value));
     }
-    return { total: hits.length, hits: hits.slice(page.from, page.from + page.size) };
+    return pageOfHits(hits, page);
   };
 }
+
 
 export async function startHarness(
   options: {

@@ -39,10 +39,22 @@ describe('REST delivery log and operations', () => {
     const res = await h.request('GET', '/rest/V1/async_events/logs?query=success:false&pageSize=2&currentPage=2');
     expect(res.status, res.text).toBe(200);
     expect(h.calls.search.at(-1)).toEqual({ query: 'success:false', size: 2, from: 2 });
-    expect(res.json).toMatchObject({ total_count: 4, page_size: 2, current_page: 2 });
+    expect(res.json).toMatchObject({ total_count: 4, page_size: 2, current_page: 2, next_cursor: null });
     const items = (res.json as { items: Record<string, unknown>[] }).items;
-    expect(items.map((i) => i.log_id)).toEqual([4, 5]);
-    expect(items[0]).toEqual({ log_id: 4, uuid: h.hits[3]?.uuid, event_name: 'sales.order.created', success: false, created: '2026-01-02 03:04:05', subscription_id: subscriptionId, recipient_url: 'https://receiver.example.com/hook', response_data: 'r4' });
+    expect(items.map((i) => i.log_id)).toEqual([3, 1]);
+    expect(items[0]).toEqual({ log_id: 3, uuid: h.hits[2]?.uuid, event_name: 'sales.order.created', success: false, created: '2026-01-02 03:04:05', subscription_id: subscriptionId, recipient_url: 'https://receiver.example.com/hook', response_data: 'r3' });
+  });
+
+  it('GET /V1/async_events/logs pages at any depth with the cursor beside currentPage', async () => {
+    const first = await h.request('GET', '/rest/V1/async_events/logs?query=success:false&pageSize=2');
+    expect(first.json).toMatchObject({ current_page: 1, next_cursor: 4 });
+    const second = await h.request('GET', '/rest/V1/async_events/logs?query=success:false&pageSize=2&cursor=4');
+    expect(h.calls.search.at(-1)).toEqual({ query: 'success:false', size: 2, beforeLogId: 4 });
+    expect(second.json).toMatchObject({ current_page: null, next_cursor: null, total_count: 4 });
+    expect((second.json as { items: { log_id: number }[] }).items.map((i) => i.log_id)).toEqual([3, 1]);
+    const both = await h.request('GET', '/rest/V1/async_events/logs?cursor=4&currentPage=2');
+    expect(both.status).toBe(400);
+    expect(both.text).toContain('cursor');
   });
 
   it('GET /V1/async_events/logs/:uuid traces the chain, every attempt and the payload', async () => {
@@ -170,12 +182,13 @@ describe('REST delivery log and operations', () => {
     const at = '2026-01-02 03:04:05';
     const url = 'https://receiver.example.com/hook';
     expect(res.text).toBe(
-      'log_id,uuid,event_name,success,created,subscription_id,recipient_url,response_data\r\n' +
-        h.hits
-          .map((x) => `${x.logId},${x.uuid},sales.order.created,${x.success ? 1 : 0},${at},${subscriptionId},${url},${x.logId === 2 ? '"line one\r\nline ""two"", with comma"' : x.responseData}\r\n`)
+      'log_id,uuid,event_name,success,created,subscription_id,recipient_url,response_data,sink\r\n' +
+        [...h.hits]
+          .reverse()
+          .map((x) => `${x.logId},${x.uuid},sales.order.created,${x.success ? 1 : 0},${at},${subscriptionId},${url},${x.logId === 2 ? '"line one\r\nline ""two"", with comma"' : x.responseData},\r\n`)
           .join(''),
     );
-    // Page size 2 in the harness: five rows take three pages (plus the up-front syntax probe).
-    expect(h.calls.search.filter((c) => c.size === 2).map((c) => c.from)).toEqual([0, 2, 4]);
+    // Page size 2 in the harness: five rows take three keyset pages (plus the up-front syntax probe).
+    expect(h.calls.search.filter((c) => c.size === 2).map((c) => c.beforeLogId)).toEqual([undefined, 4, 2]);
   });
 });

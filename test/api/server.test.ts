@@ -7,6 +7,7 @@ import { createRoutes } from '../../src/api/routes.ts';
 import { openApiPath } from '../../src/api/openapi.ts';
 import { createMetrics } from '../../src/api/metrics.ts';
 import { Registry } from 'prom-client';
+import { pageOfHits } from '../support/search-pages.ts';
 import { startHarness, type Harness } from './harness.ts';
 
 describe('HTTP server: health, readiness, metrics, OpenAPI, mounts', () => {
@@ -228,21 +229,21 @@ describe('HTTP server: CSV download streams', () => {
     });
     const row = (n: number) => ({ logId: n, uuid: `u${n}`, eventName: 'e', success: true, created: new Date(0), subscriptionId: 1, recipientUrl: 'https://r', responseData: 'ok' });
     (h.deps as { search: typeof h.deps.search }).search = async (_query, page) => {
-      if (page.from >= 2) await gate;
-      return { total: 4, hits: [row(page.from + 1), row(page.from + 2)].slice(0, page.size) };
+      if (page.beforeLogId !== undefined) await gate;
+      return pageOfHits([row(4), row(3), row(2), row(1)], page);
     };
     try {
       const response = await fetch(`${h.server.url}/rest/V1/async_events/search.csv?query=`, { headers: { authorization: 'Bearer test-api-token-0123456789' } });
       expect(response.status).toBe(200);
       const reader = response.body!.getReader();
       let seen = '';
-      while (!seen.includes('u2')) {
+      while (!seen.includes('u3')) {
         const { value, done } = await reader.read();
         if (done) break;
         seen += new TextDecoder().decode(value);
       }
-      expect(seen).toContain('1,u1,e,1,1970-01-01 00:00:00,1,https://r,ok\r\n2,u2');
-      expect(seen).not.toContain('u3');
+      expect(seen).toContain('4,u4,e,1,1970-01-01 00:00:00,1,https://r,ok,\r\n3,u3');
+      expect(seen).not.toContain('u2');
       release();
       let rest = '';
       for (;;) {

@@ -155,7 +155,7 @@ describe('async-events search and replay against a delivery log', () => {
     expect(text.stdout).toContain(uuid);
     const csv = await cli(['search', 'event_name: sales.*', '--csv'], sidecar.env);
     const lines = csv.stdout.trim().split(/\r\n/);
-    expect(lines[0]).toBe('log_id,uuid,event_name,success,created,subscription_id,recipient_url,response_data');
+    expect(lines[0]).toBe('log_id,uuid,event_name,success,created,subscription_id,recipient_url,response_data,sink');
     expect(lines.some((l) => l.includes(uuid) && l.includes('sales.order.created'))).toBe(true);
   });
 

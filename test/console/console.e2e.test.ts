@@ -291,7 +291,7 @@ describeWith(['chromium'], 'web console in Chromium against the whole sidecar', 
     await page.getByRole('button', { name: 'Export CSV' }).click();
     const file = await (await download).path();
     const lines = readFileSync(file, 'utf8').trim().split('\r\n');
-    expect(lines[0]).toBe('log_id,uuid,event_name,success,created,subscription_id,recipient_url,response_data');
+    expect(lines[0]).toBe('log_id,uuid,event_name,success,created,subscription_id,recipient_url,response_data,sink');
     expect(lines.slice(1)).toHaveLength(2);
     for (const line of lines.slice(1)) expect(line).toContain(',sales.order.created,1,');
     expect(await flashText(page)).toContain('Exported');

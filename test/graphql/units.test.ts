@@ -5,6 +5,7 @@ import { indentJson } from '../../src/api/graphql/pretty-json.ts';
 import { REPLAY_QUERY_CAP, replayMatching } from '../../src/api/graphql/replay-query.ts';
 import { AsyncEventsError, isAsyncEventsError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/logger.ts';
+import { pageOfHits } from '../support/search-pages.ts';
 
 function hit(uuid: string, logId: number): SearchHit {
   return { logId, uuid, eventName: 'sales.order.created', success: false, created: new Date(0), subscriptionId: 1, recipientUrl: 'https://x.example', responseData: '' };
@@ -73,14 +74,14 @@ describe('live feeds', () => {
 describe('replayMatching', () => {
   it('collects distinct UUIDs over every page, replays each once, and reports failures beside successes', async () => {
     const rows = Array.from({ length: 1203 }, (_, i) => hit(`uuid-${i % 601}`, i + 1));
-    const pages: number[] = [];
+    const pages: (number | undefined)[] = [];
     const replayed: string[] = [];
     const result = await replayMatching(
       {
         logger: silentLogger(),
         search: async (_query, page) => {
-          pages.push(page.from);
-          return { total: rows.length, hits: rows.slice(page.from, page.from + page.size) };
+          pages.push(page.beforeLogId);
+          return pageOfHits(rows, page);
         },
         replay: async (uuid) => {
           replayed.push(uuid);
@@ -91,15 +92,15 @@ describe('replayMatching', () => {
       },
       'success:false',
     );
-    expect(pages).toEqual([0, 500, 1000]);
+    expect(pages).toEqual([undefined, 704, 204]);
     expect(result.matched).toBe(601);
     expect(replayed).toHaveLength(601);
     expect(new Set(replayed).size).toBe(601);
     expect(result.replayed).toHaveLength(599);
     expect(result.replayed[0]).toEqual({ uuid: 'uuid-0', subscriptionId: 1 });
     expect(result.failed).toEqual([
-      { uuid: 'uuid-7', code: 'VALIDATION_FAILED', message: 'Subscription 1 is disabled; enable it before replaying "uuid-7"' },
       { uuid: 'uuid-8', code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error; see the async-events log' },
+      { uuid: 'uuid-7', code: 'VALIDATION_FAILED', message: 'Subscription 1 is disabled; enable it before replaying "uuid-7"' },
     ]);
   });
 
@@ -108,7 +109,7 @@ describe('replayMatching', () => {
     const error = await replayMatching(
       {
         logger: silentLogger(),
-        search: async (_query, page) => ({ total: 20_000, hits: Array.from({ length: page.size }, (_, i) => hit(`u-${page.from + i}`, page.from + i)) }),
+        search: async (_query, page) => pageOfHits(Array.from({ length: 20_000 }, (_, i) => hit(`u-${i}`, i + 1)), page),
         replay: async (uuid) => {
           replays++;
           return { uuid, subscriptionId: 1 };

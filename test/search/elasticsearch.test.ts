@@ -4,6 +4,7 @@ import { isAsyncEventsError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { ES_CURSOR_PATH, LOG_INDEX_MAPPING, aliasFor, createElasticsearchSearch } from '../../src/search/elasticsearch.ts';
 import type { SearchEngine } from '../../src/search/engine.ts';
+import { searchMatches } from '../../src/search/matches.ts';
 import { CASES } from './support/cases.ts';
 import { openTestStore, type TestStore } from './support/databases.ts';
 import { startFakeElasticsearch, type FakeElasticsearch } from './support/fake-elasticsearch.ts';
@@ -170,6 +171,29 @@ describe('Elasticsearch search adapter', () => {
     expect(result.hits.map((hit) => hit.logId)).toEqual(ids.slice(0, 20));
   });
 
+  it.each(CASES.map((c) => [c.query, c] as const))('walks every match of %s with search_after on log_id', async (_query, testCase) => {
+    const ids = seed
+      .slice(0, ROWS)
+      .filter(testCase.matches)
+      .map((row) => row.logId)
+      .sort((a, b) => b - a);
+    // The stand-in answers as Elasticsearch would for the query_string it receives: the matching ids after the cursor.
+    fake.searchAnswer = (body) => {
+      const after = (body.search_after as number[] | undefined)?.[0];
+      return { ids: ids.filter((id) => after === undefined || id < after).slice(0, Number(body.size)), total: ids.length };
+    };
+    const walked: number[] = [];
+    for await (const hits of searchMatches((q, page) => engine.search(q, page), testCase.query, 250)) walked.push(...hits.map((hit) => hit.logId));
+    expect(walked).toEqual(ids);
+    const bodies = fake.json('/magento2_async_event_*/_search');
+    expect(bodies.length).toBe(Math.floor(ids.length / 250) + 1);
+    bodies.forEach((body, i) => {
+      expect(body).toMatchObject({ query: { query_string: { query: testCase.queryString, default_operator: 'OR' } }, sort: [{ log_id: { order: 'desc' } }], size: 250 });
+      if (i === 0) expect(body).toMatchObject({ from: 0 });
+      else expect(body).toMatchObject({ search_after: [ids[i * 250 - 1]] });
+    });
+  });
+
   it('pages with from, and past any depth with search_after on log_id', async () => {
     fake.searchAnswer = () => ({ ids: [1100, 1000, 5], total: 700 });
     await engine.search('success:false', { size: 100, from: 200 });
@@ -200,11 +224,16 @@ describe('Elasticsearch search adapter', () => {
 
   it('reindexes by dropping its indices by name and starting the cursor over', async () => {
     await engine.index!();
+    // Another shop on the same cluster and prefix, with an event this log has no subscription for.
+    fake.indices.set('magento2_async_event_other.shop.event', { index: 'magento2_async_event_other.shop.event_v1', body: {} });
     const report = await engine.reindex!();
     expect(report).toEqual({ indexed: ROWS, rejected: 0, cursor: ROWS });
     const deleted = fake.requests.filter((r) => r.method === 'DELETE');
     expect(deleted).toHaveLength(1);
     expect(deleted[0]!.path.split(',').every((name) => /^\/?magento2_async_event_[a-z.]+_v1$/.test(name))).toBe(true);
+    expect(deleted[0]!.path).not.toContain('other.shop');
+    expect(fake.requests.filter((r) => r.method === 'GET').every((r) => !r.path.includes('*'))).toBe(true);
+    expect(fake.indices.get('magento2_async_event_other.shop.event')).toBeDefined();
     expect(fake.indices.size).toBeGreaterThan(0);
     expect(fake.documents.size).toBe(ROWS);
   });

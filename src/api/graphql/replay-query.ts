@@ -1,10 +1,10 @@
 import { AsyncEventsError } from '../../errors.ts';
+import { matchingUuids } from '../../search/matches.ts';
 import type { ApiDependencies } from '../dependencies.ts';
 import { graphqlCode, inputError } from './errors.ts';
 
 /** Most chains one `replayQuery` may replay; larger selections must be narrowed first. */
 export const REPLAY_QUERY_CAP = 10_000;
-const SCAN_PAGE_SIZE = 500;
 /** Replays run their first attempt right away; a few at a time keeps recipients and the store unhurried. */
 const REPLAY_CONCURRENCY = 4;
 
@@ -25,7 +25,7 @@ export async function replayMatching(
   authorize: (eventName: string) => Promise<void> = async () => undefined,
 ): Promise<ReplayQueryResult> {
   if (query.trim() === '') throw inputError('query', 'must not be empty; an empty query would replay every delivery in the log');
-  const events = await matchingUuids(deps, query);
+  const events = await matchingChains(deps, query);
   const uuids = [...events.keys()];
   const replayed: { uuid: string; subscriptionId: number }[] = [];
   const failed: { uuid: string; code: string; message: string }[] = [];
@@ -51,21 +51,12 @@ export async function replayMatching(
   return { matched: uuids.length, replayed: replayed.sort(byMatchOrder), failed: failed.sort(byMatchOrder) };
 }
 
-/** Distinct UUIDs the query matches, each with its event. */
-async function matchingUuids(deps: Pick<ApiDependencies, 'search'>, query: string): Promise<Map<string, string>> {
-  const uuids = new Map<string, string>();
-  for (let from = 0; ; ) {
-    const page = await deps.search(query, { size: SCAN_PAGE_SIZE, from });
-    for (const hit of page.hits) if (!uuids.has(hit.uuid)) uuids.set(hit.uuid, hit.eventName);
-    if (uuids.size > REPLAY_QUERY_CAP) {
-      throw new AsyncEventsError(
-        'VALIDATION_FAILED',
-        `Invalid value of "query": it matches more than ${REPLAY_QUERY_CAP} deliveries (${page.total} attempts); narrow it, e.g. with AND created:[2024-01-01 TO 2024-01-31], and replay in parts`,
-        { field: 'query', limit: REPLAY_QUERY_CAP },
-      );
-    }
-    from += page.hits.length;
-    if (page.hits.length === 0 || from >= page.total) break;
-  }
-  return uuids;
+function matchingChains(deps: Pick<ApiDependencies, 'search'>, query: string): Promise<Map<string, string>> {
+  const tooMany = (limit: number) =>
+    new AsyncEventsError(
+      'VALIDATION_FAILED',
+      `Invalid value of "query": it matches more than ${limit} deliveries; narrow it, e.g. with AND created:[2024-01-01 TO 2024-01-31], and replay in parts`,
+      { field: 'query', limit },
+    );
+  return matchingUuids((text, page) => deps.search(text, page), query, REPLAY_QUERY_CAP, tooMany);
 }

@@ -70,11 +70,13 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
 
   return {
     Query: {
-      deliveries: withErrorCodes(async (_: unknown, args: PageArgs & { query?: string | null }) => {
+      deliveries: withErrorCodes(async (_: unknown, args: PageArgs & { query?: string | null; after?: number | null }) => {
         const page = pageFromArgs(args);
+        const after = afterCursor(args.after, args.offset);
         // Search pages hold at least one hit; `first: 0` asks for the total only.
-        const result = await deps.search(args.query ?? '', { size: Math.max(1, page.first), from: page.offset });
-        return { total: result.total, nodes: result.hits.slice(0, page.first) };
+        const size = Math.max(1, page.first);
+        const result = await deps.search(args.query ?? '', after === undefined ? { size, from: page.offset } : { size, beforeLogId: after });
+        return { total: result.total, nodes: result.hits.slice(0, page.first), cursor: page.first === 0 ? null : result.next };
       }),
       trace: withErrorCodes(async (_: unknown, args: { uuid: string }, context: GraphqlContext) => {
         // The payload is the event's data: reading it needs the event's resources, as subscribing does.
@@ -166,7 +168,7 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
       },
     },
 
-    DeliveryAttempt: { created: isoTime },
+    DeliveryAttempt: { created: isoTime, sink: (attempt: { sink?: string }) => attempt.sink ?? '' },
     LiveDeliveryAttempt: { created: isoTime },
     EventSubscription: {
       // The token is not in the type, so it cannot be selected; `metadata` is shown under its meaning.
@@ -179,6 +181,14 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
 
 function isoTime(row: { created: Date }): string {
   return row.created.toISOString();
+}
+
+/** `after` is a previous page's cursor (a log_id); it replaces `offset`. */
+function afterCursor(after: number | null | undefined, offset: number | null | undefined): number | undefined {
+  if (after === null || after === undefined) return undefined;
+  if (!Number.isSafeInteger(after) || after < 1) throw inputError('after', `must be the cursor of a previous page (a positive whole number), got ${after}`);
+  if (offset !== null && offset !== undefined && offset !== 0) throw inputError('after', 'cannot be combined with offset');
+  return after;
 }
 
 function subscriptionId(id: string): number {

@@ -29,6 +29,8 @@ export interface FakeElasticsearch {
   searchAnswer: (body: Record<string, unknown>) => { ids: number[]; total: number };
   /** Status for search requests (e.g. 400 to play a parse failure). */
   searchStatus: number;
+  /** What `_cluster/health` answers; `hang` never answers. */
+  clusterStatus: 'green' | 'yellow' | 'red' | 'hang';
   json(pathPrefix: string): Record<string, unknown>[];
   close(): Promise<void>;
 }
@@ -91,9 +93,30 @@ export async function startFakeElasticsearch(): Promise<FakeElasticsearch> {
           hits: { total: { value: answer.total, relation: 'eq' }, hits: answer.ids.map((id) => ({ _index: 'x', _id: String(id), _score: null, sort: [id] })) },
         });
       }
-      if (method === 'GET') {
-        const names = [...new Set([...indices.values()].map((i) => i.index))];
-        return reply(200, Object.fromEntries(names.map((name) => [name, { aliases: {}, mappings: {}, settings: {} }])));
+      if (method === 'GET' && target === '_cluster/health') {
+        if (fake.clusterStatus === 'hang') return;
+        return reply(200, { cluster_name: 'fake-cluster', status: fake.clusterStatus, timed_out: false, number_of_nodes: 1 });
+      }
+      if (method === 'POST' && target.endsWith('/_delete_by_query')) {
+        const ids = ((JSON.parse(body) as { query?: { terms?: { log_id?: number[] } } }).query?.terms?.log_id ?? []).map(String);
+        const aliases = target.slice(0, -'/_delete_by_query'.length).split(',');
+        const targeted = new Set(aliases.map((alias) => indices.get(alias)?.index ?? alias));
+        let deleted = 0;
+        for (const id of ids) {
+          const entry = documents.get(id);
+          if (entry && (targeted.has(entry.index) || aliases.includes(entry.index))) {
+            documents.delete(id);
+            deleted++;
+          }
+        }
+        return reply(200, { took: 1, timed_out: false, total: deleted, deleted, failures: [] });
+      }
+      if (method === 'GET' && !target.startsWith('_')) {
+        // Names and aliases, comma-separated, `*` as a wildcard; missing ones skipped (ignore_unavailable).
+        const wanted = target.split(',').map((name) => new RegExp(`^${name.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`));
+        const names = new Set<string>();
+        for (const [alias, entry] of indices) if (wanted.some((w) => w.test(alias) || w.test(entry.index))) names.add(entry.index);
+        return reply(200, Object.fromEntries([...names].map((name) => [name, { aliases: {}, mappings: {}, settings: {} }])));
       }
       if (method === 'DELETE') {
         const names = new Set(target.split(','));
@@ -116,6 +139,7 @@ export async function startFakeElasticsearch(): Promise<FakeElasticsearch> {
     itemStatus: new Map(),
     searchAnswer: () => ({ ids: [], total: 0 }),
     searchStatus: 200,
+    clusterStatus: 'green',
     json: (pathPrefix) => requests.filter((r) => r.path.startsWith(pathPrefix) && r.body !== '').map((r) => JSON.parse(r.body) as Record<string, unknown>),
     close: () =>
       new Promise<void>((resolve) => {

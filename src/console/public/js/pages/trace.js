@@ -100,6 +100,8 @@ export function tracePage(main, { args }) {
             { label: 'Log ID', num: true, cell: (r) => String(r.log_id) },
             { label: 'Time', class: 'nowrap', cell: (r) => formatTime(r.created) },
             { label: 'Result', cell: (r) => (r.success ? badge('ok', 'Success') : badge('bad', 'Failed')) },
+            // Where this attempt went, as logged with it: the subscription may point elsewhere since.
+            { label: 'Sent to', cell: (r) => h('span', { class: 'muted wrap-any' }, r.sink ? `${r.sink} · ${r.recipient_url}` : r.recipient_url) },
             { label: 'Response', cell: (r) => responseCell(r.response_data) },
           ], status.attempts)
           : h('p', { class: 'muted' }, 'No attempt has been made yet.')),
