@@ -19,6 +19,8 @@ import { createTriggerHandler } from './delivery/trigger-handler.ts';
 import { AsyncEventsError, coerceError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { MagentoCallback } from './magento/callback.ts';
+import { MagentoCallbackError } from './magento/callback-error.ts';
+import { describeAvailability, guardAgainstOutages, type MagentoAvailability } from './magento/outage-breaker.ts';
 import { createRestCallback } from './magento/rest-callback.ts';
 import { indexWebapiRoutes, loadWebapiRoutes, type WebapiRoute, type WebapiRouteIndex } from './magento/webapi-routes.ts';
 import { createAmqpTransport } from './queue/amqp/transport.ts';
@@ -54,6 +56,10 @@ export interface AppOptions {
   readonly prefetch?: number;
   /** Database-queue polling and lease, shortened by tests. */
   readonly databaseQueue?: { readonly pollIntervalMs?: number; readonly leaseSeconds?: number };
+  /** Backoff of the Magento outage breaker (tests shorten it; production doubles from 1 s up to 60 s). */
+  readonly magentoBackoff?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+  /** Test hook passed to every attempt (crash injection). */
+  readonly crashPoint?: AttemptContext['crashPoint'];
   /** Extra sinks (tests); added after the built-in ones. */
   readonly extraSinks?: SinkRegistryInput;
 }
@@ -79,8 +85,14 @@ export interface App {
   events(): EventRegistry;
   publish(eventName: string, args: Record<string, unknown>, storeId?: StoreId): Promise<void>;
   startConsumers(names: readonly ConsumerName[]): Promise<void>;
-  /** Stops consumers (in-flight deliveries finish), then closes every connection. */
-  close(): Promise<void>;
+  /** What Magento's callbacks look like now (/readyz, the gauge). */
+  magentoAvailability(): MagentoAvailability;
+  /**
+   * Stops consumers and lets in-flight deliveries finish until `deadline` (epoch ms; default now + the shutdown
+   * timeout setting), then aborts what still runs, so its messages go back to their queues; then closes every
+   * connection.
+   */
+  close(deadline?: number): Promise<void>;
 }
 
 export async function createApp(options: AppOptions): Promise<App> {
@@ -119,10 +131,18 @@ export async function createApp(options: AppOptions): Promise<App> {
 
     // magento: REST routes of the enabled modules, plus the bridge's routes for services Magento does not expose
     const routes = await loadRoutes(config.modules, config.registry);
-    const callback = settings.magentoUrl
-      ? createRestCallback({ baseUrl: settings.magentoUrl, token: settings.magentoToken ?? '', routes, logger, timeoutMs: settings.http.totalTimeoutMs, connections: 32 })
-      : unconfiguredCallback();
+    const metrics = createMetrics();
+    metrics.magentoReachable.set(1);
+    // Magento faults that clear by themselves hold trigger messages behind a breaker instead of parking them.
+    const callback = guardAgainstOutages(
+      settings.magentoUrl
+        ? createRestCallback({ baseUrl: settings.magentoUrl, token: settings.magentoToken ?? '', routes, logger, timeoutMs: settings.http.totalTimeoutMs, connections: 32 })
+        : unconfiguredCallback(),
+      { logger, url: settings.magentoUrl, ...options.magentoBackoff, onChange: (availability) => metrics.magentoReachable.set(availability.reachable ? 1 : 0) },
+    );
     closers.push(() => callback.close());
+    // Aborted at the shutdown deadline: cuts off deliveries and held messages so they go back to their queues.
+    const shutdown = new AbortController();
 
     // sinks
     const sinks = createSinkRegistry([
@@ -148,7 +168,6 @@ export async function createApp(options: AppOptions): Promise<App> {
     const search: SearchEngine = elasticsearch ? withIndexingSwitch(elasticsearch, builtinSearch, adminConfig) : builtinSearch;
 
     // delivery
-    const metrics = createMetrics();
     const timings = createDeliveryTimings();
     const attemptFeed = new EventEmitter();
     attemptFeed.setMaxListeners(0);
@@ -160,6 +179,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       format: settings.payloadFormat,
       limiter: createDeliveryLimiter({ global: options.concurrency?.global ?? 1024, perSubscription: options.concurrency?.perSubscription ?? 128 }),
       logger: logger.child({ stage: 'delivery' }),
+      signal: shutdown.signal,
+      ...(options.crashPoint ? { crashPoint: options.crashPoint } : {}),
       onAttempt: (report) => {
         recordMetrics(metrics, report);
         timings.record(report.subscription.id, report.subscription.recipientUrl, report.durationMs);
@@ -200,13 +221,13 @@ export async function createApp(options: AppOptions): Promise<App> {
           })),
         };
       },
-      health: () => checkHealth({ store, transport, settings, search }),
+      health: () => checkHealth({ store, transport, settings, search, callback }),
       overview: async () => {
         const [activity, trigger, retry, services] = await Promise.all([
           readActivity(store.db, new Date(Date.now() - 3_600_000)),
           transport.depth('event.trigger').catch(() => -1),
           transport.depth('event.failover.retry').catch(() => -1),
-          checkHealth({ store, transport, settings, search }),
+          checkHealth({ store, transport, settings, search, callback }),
         ]);
         return { ...activity, queueDepth: { trigger, retry }, slowest: timings.slowest(5), services };
       },
@@ -270,9 +291,22 @@ export async function createApp(options: AppOptions): Promise<App> {
           }, 'search indexing');
         }
       },
-      async close() {
+      magentoAvailability: () => callback.availability(),
+      async close(deadline = Date.now() + settings.shutdownTimeoutMs) {
         for (const timer of timers) clearInterval(timer);
-        await Promise.all(consumers.splice(0).map((c) => c.stop()));
+        // Intake stops at once; in-flight work finishes until the deadline, then is cut off and handed back.
+        const stopping = Promise.all(consumers.splice(0).map((c) => c.stop()));
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          stopping.then(() => false),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now())))),
+        ]);
+        clearTimeout(timer);
+        if (timedOut) {
+          logger.warn({ inFlight: attempts.limiter.active }, 'shutdown deadline reached: aborting in-flight deliveries; their messages go back to the queue');
+          shutdown.abort();
+          await stopping;
+        }
         await closeAll();
       },
     };
@@ -316,8 +350,8 @@ async function installationSalt(store: Store): Promise<string> {
 function unconfiguredCallback(): MagentoCallback {
   return {
     async fetchEventData(event) {
-      throw new AsyncEventsError(
-        'CALLBACK_FAILED',
+      throw new MagentoCallbackError(
+        'unconfigured',
         `cannot call ${event.serviceClass}::${event.serviceMethod}: no Magento URL is configured (set ASYNC_EVENTS_MAGENTO_URL, or the base URL in env.php)`,
       );
     },
@@ -354,7 +388,7 @@ function withIndexingSwitch(elasticsearch: SearchEngine, builtin: SearchEngine, 
   };
 }
 
-async function checkHealth(parts: { store: Store; transport: QueueTransport; settings: Settings; search: SearchEngine }): Promise<ServiceHealth[]> {
+async function checkHealth(parts: { store: Store; transport: QueueTransport; settings: Settings; search: SearchEngine; callback: { availability(): MagentoAvailability } }): Promise<ServiceHealth[]> {
   const probe = async (name: string, check: () => Promise<string>): Promise<ServiceHealth> => {
     try {
       return { name, up: true, detail: await check() };
@@ -372,6 +406,11 @@ async function checkHealth(parts: { store: Store; transport: QueueTransport; set
       return `${parts.transport.kind === 'amqp' ? 'RabbitMQ' : 'database queue'}, ${depth} trigger message(s) waiting`;
     }),
     probe('search', async () => (parts.search.kind === 'elasticsearch' ? 'Elasticsearch' : 'built-in (SQL over the log)')),
+    // What the callbacks saw, not a probe of our own: a short state string, no error text.
+    (async (): Promise<ServiceHealth> => {
+      const availability = parts.callback.availability();
+      return { name: 'magento', up: availability.reachable, detail: describeAvailability(availability) };
+    })(),
   ]);
 }
 

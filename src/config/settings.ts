@@ -37,6 +37,8 @@ export interface Settings {
   /** Where the embedded mode keeps its SQLite file, generated key and API token (default `var/`). */
   readonly dataDir: string;
   readonly http: { readonly connectTimeoutMs: number; readonly totalTimeoutMs: number };
+  /** How long SIGTERM/SIGINT lets in-flight work finish before cutting it off and handing its messages back. */
+  readonly shutdownTimeoutMs: number;
   /** Where each value came from, for `doctor`. */
   readonly origins: Readonly<Record<string, SettingOrigin>>;
 }
@@ -61,6 +63,7 @@ export type DatabaseSettings =
 const DEFAULT_PORT = 8080;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_TOTAL_TIMEOUT_MS = 15000;
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25000;
 
 /** Every variable the sidecar reads, with what `doctor` and the README say about it. */
 export const SETTING_VARIABLES = {
@@ -77,6 +80,7 @@ export const SETTING_VARIABLES = {
   ASYNC_EVENTS_DATA_DIR: 'where the embedded mode keeps its SQLite file, key and API token',
   ASYNC_EVENTS_HTTP_CONNECT_TIMEOUT_MS: 'connect timeout of deliveries and callbacks (ms)',
   ASYNC_EVENTS_HTTP_TIMEOUT_MS: 'total timeout of deliveries and callbacks (ms)',
+  ASYNC_EVENTS_SHUTDOWN_TIMEOUT_MS: 'how long SIGTERM/SIGINT lets in-flight deliveries finish before handing them back (ms)',
 } as const;
 
 export type SettingVariable = keyof typeof SETTING_VARIABLES;
@@ -96,6 +100,7 @@ const PROPERTY_OF: Readonly<Record<SettingVariable, string>> = {
   ASYNC_EVENTS_DATA_DIR: 'dataDir',
   ASYNC_EVENTS_HTTP_CONNECT_TIMEOUT_MS: 'http.connectTimeoutMs',
   ASYNC_EVENTS_HTTP_TIMEOUT_MS: 'http.totalTimeoutMs',
+  ASYNC_EVENTS_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
 };
 
 export interface LoadSettingsOptions {
@@ -405,6 +410,11 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
     DEFAULT_CONNECT_TIMEOUT_MS,
   );
   const totalTimeoutMs = withDefault('ASYNC_EVENTS_HTTP_TIMEOUT_MS', (value) => parseInteger('ASYNC_EVENTS_HTTP_TIMEOUT_MS', value, 1, 3_600_000), DEFAULT_TOTAL_TIMEOUT_MS);
+  const shutdownTimeoutMs = withDefault(
+    'ASYNC_EVENTS_SHUTDOWN_TIMEOUT_MS',
+    (value) => parseInteger('ASYNC_EVENTS_SHUTDOWN_TIMEOUT_MS', value, 0, 3_600_000),
+    DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  );
 
   const fromEnvPhp = install?.env !== undefined;
   origins.tablePrefix = fromEnvPhp ? 'env.php' : 'default';
@@ -427,6 +437,7 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
     systemOverrides,
     dataDir,
     http: { connectTimeoutMs, totalTimeoutMs },
+    shutdownTimeoutMs,
     origins,
   };
 }
@@ -490,6 +501,7 @@ export function describeSettings(settings: Settings): SettingRow[] {
     row('ASYNC_EVENTS_DATA_DIR', settings.dataDir),
     row('ASYNC_EVENTS_HTTP_CONNECT_TIMEOUT_MS', String(settings.http.connectTimeoutMs)),
     row('ASYNC_EVENTS_HTTP_TIMEOUT_MS', String(settings.http.totalTimeoutMs)),
+    row('ASYNC_EVENTS_SHUTDOWN_TIMEOUT_MS', String(settings.shutdownTimeoutMs)),
     { name: 'db.table_prefix', description: 'prefix of every table (env.php)', value: settings.tablePrefix === '' ? '(none)' : settings.tablePrefix, origin: originOf('tablePrefix') },
     {
       name: 'crypt/key',
