@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { ApiDependencies, AttemptEvent, Authenticator, ServiceHealth } from './api/dependencies.ts';
 import { createApiTokenAuth, createCompositeAuth, createIntegrationAuth } from './api/auth.ts';
 import { createMetrics, type Metrics } from './api/metrics.ts';
@@ -143,6 +143,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     closers.push(() => callback.close());
     // Aborted at the shutdown deadline: cuts off deliveries and held messages so they go back to their queues.
     const shutdown = new AbortController();
+    // Every held message and running delivery listens to it.
+    setMaxListeners(0, shutdown.signal);
 
     // sinks
     const sinks = createSinkRegistry([
