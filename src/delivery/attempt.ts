@@ -20,7 +20,7 @@ export interface AttemptContext {
   /** Aborts at the shutdown deadline: deliveries still running are cut off and their messages handed back. */
   readonly signal?: AbortSignal;
   /** Test hook: throws at a named point to simulate a crash there. */
-  readonly crashPoint?: (point: 'after-log-row') => Promise<void>;
+  readonly crashPoint?: (point: 'after-log-row' | 'after-retry-scheduled') => Promise<void>;
   /** Called after each attempt is durable (metrics, live feed). Must not throw. */
   readonly onAttempt?: (attempt: AttemptReport) => void;
 }
@@ -95,6 +95,7 @@ export async function runAttempt(ctx: AttemptContext, subscription: Subscription
   } else if (chainStatus === 'dead') {
     await ctx.transport.deadLetter({ subscription_id: subscription.id, death_count: deaths, content: retryContent(payload, ctx.format), uuid: payload.uuid });
   }
+  if (chainStatus === 'retrying') await ctx.crashPoint?.('after-retry-scheduled');
 
   const report: AttemptReport = { logId, subscription, payload, outcome, deathCount, chainStatus, retryInSeconds, durationMs };
   ctx.logger[outcome.success ? 'debug' : 'info'](
