@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { ApiDependencies, AttemptEvent, Authenticator, ServiceHealth } from './api/dependencies.ts';
 import { createApiTokenAuth, createCompositeAuth, createIntegrationAuth } from './api/auth.ts';
 import { createMetrics, type Metrics } from './api/metrics.ts';
@@ -20,6 +20,8 @@ import { createTriggerHandler } from './delivery/trigger-handler.ts';
 import { AsyncEventsError, coerceError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { MagentoCallback } from './magento/callback.ts';
+import { MagentoCallbackError } from './magento/callback-error.ts';
+import { describeAvailability, guardAgainstOutages, type GuardedCallback, type MagentoAvailability } from './magento/outage-breaker.ts';
 import { createRestCallback } from './magento/rest-callback.ts';
 import { indexWebapiRoutes, loadWebapiRoutes, type WebapiRoute, type WebapiRouteIndex } from './magento/webapi-routes.ts';
 import { encodeTriggerMessage } from './queue/publish.ts';
@@ -51,6 +53,10 @@ export interface AppOptions {
   readonly prefetch?: number;
   /** Database-queue polling and lease, shortened by tests. */
   readonly databaseQueue?: { readonly pollIntervalMs?: number; readonly leaseSeconds?: number };
+  /** Backoff of the Magento outage breaker (tests shorten it; production doubles from 1 s up to 60 s). */
+  readonly magentoBackoff?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+  /** Test hook passed to every attempt (crash injection). */
+  readonly crashPoint?: AttemptContext['crashPoint'];
   /** Extra sinks (tests); added after the built-in ones. */
   readonly extraSinks?: SinkRegistryInput;
 }
@@ -66,7 +72,7 @@ export interface App {
   readonly encryptor: Encryptor;
   readonly transport: QueueTransport;
   readonly routes: WebapiRouteIndex;
-  readonly callback: MagentoCallback;
+  readonly callback: GuardedCallback;
   readonly sinks: SinkRegistry;
   readonly search: SearchEngine;
   readonly adminConfig: AdminConfig;
@@ -76,8 +82,14 @@ export interface App {
   events(): EventRegistry;
   publish(eventName: string, args: Record<string, unknown>, storeId?: StoreId): Promise<void>;
   startConsumers(names: readonly ConsumerName[]): Promise<void>;
-  /** Stops consumers (in-flight deliveries finish), then closes every connection. */
-  close(): Promise<void>;
+  /** What Magento's callbacks look like now (/readyz, the gauge). */
+  magentoAvailability(): MagentoAvailability;
+  /**
+   * Stops consumers and lets in-flight deliveries finish until `deadline` (epoch ms; default now + the shutdown
+   * timeout setting), then aborts what still runs, so its messages go back to their queues; then closes every
+   * connection.
+   */
+  close(deadline?: number): Promise<void>;
 }
 
 export interface PartsOptions extends AppOptions {
@@ -89,6 +101,8 @@ export interface PartsOptions extends AppOptions {
   readonly mustExist?: boolean;
   /** Called after each attempt is durable (metrics, the live feed). */
   readonly onAttempt?: (report: AttemptReport) => void;
+  /** Called when Magento's callbacks become reachable or not (the gauge). */
+  readonly onMagentoAvailability?: (availability: MagentoAvailability) => void;
   /** RabbitMQ outage handling; `doctor` gives up quickly instead of waiting for the broker. */
   readonly amqp?: { readonly unavailableTimeoutMs?: number; readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number } };
 }
@@ -107,11 +121,13 @@ export interface AppParts {
   adminConfig(): Promise<AdminConfig>;
   transport(): Promise<QueueTransport>;
   routes(): Promise<WebapiRouteIndex>;
-  callback(): Promise<MagentoCallback>;
+  callback(): Promise<GuardedCallback>;
   sinks(): Promise<SinkRegistry>;
   /** The configured engine, and Elasticsearch's own (for indexing) when configured. */
   search(): Promise<{ readonly engine: SearchEngine; readonly elasticsearch: SearchEngine | undefined }>;
   attempts(): Promise<AttemptContext>;
+  /** Cuts off running deliveries and held messages so they go back to their queues (the shutdown deadline). */
+  abortInFlight(): void;
   close(): Promise<void>;
 }
 
@@ -124,6 +140,9 @@ export function createAppParts(options: PartsOptions): AppParts {
   const { settings, logger } = options;
   const closers: (() => Promise<void>)[] = [];
   const closing = (close: () => Promise<void>) => closers.push(close);
+  // Aborted at the shutdown deadline: every held message and running delivery listens to it.
+  const shutdown = new AbortController();
+  setMaxListeners(0, shutdown.signal);
 
   const config = once(async () => {
     // config: the Magento root and its merged async_events.xml
@@ -181,9 +200,13 @@ export function createAppParts(options: PartsOptions): AppParts {
     return loadRoutes(loaded.modules, loaded.registry);
   });
   const callback = once(async () => {
-    const built = settings.magentoUrl
-      ? createRestCallback({ baseUrl: settings.magentoUrl, token: settings.magentoToken ?? '', routes: await routes(), logger, timeoutMs: settings.http.totalTimeoutMs, connections: 32 })
-      : unconfiguredCallback();
+    // Magento faults that clear by themselves hold trigger messages behind a breaker instead of parking them.
+    const built = guardAgainstOutages(
+      settings.magentoUrl
+        ? createRestCallback({ baseUrl: settings.magentoUrl, token: settings.magentoToken ?? '', routes: await routes(), logger, timeoutMs: settings.http.totalTimeoutMs, connections: 32 })
+        : unconfiguredCallback(),
+      { logger, url: settings.magentoUrl, ...options.magentoBackoff, ...(options.onMagentoAvailability ? { onChange: options.onMagentoAvailability } : {}) },
+    );
     closing(() => built.close());
     return built;
   });
@@ -233,6 +256,8 @@ export function createAppParts(options: PartsOptions): AppParts {
       format: settings.payloadFormat,
       limiter: createDeliveryLimiter({ global: options.concurrency?.global ?? 1024, perSubscription: options.concurrency?.perSubscription ?? 128 }),
       logger: logger.child({ stage: 'delivery' }),
+      signal: shutdown.signal,
+      ...(options.crashPoint ? { crashPoint: options.crashPoint } : {}),
       ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
     };
   });
@@ -250,6 +275,7 @@ export function createAppParts(options: PartsOptions): AppParts {
     sinks,
     search,
     attempts,
+    abortInFlight: () => shutdown.abort(),
     async close() {
       for (const close of closers.splice(0).reverse()) {
         await close().catch((error: unknown) => logger.warn({ err: coerceError(error) }, 'error while closing'));
@@ -262,6 +288,7 @@ export function createAppParts(options: PartsOptions): AppParts {
 export async function createApp(options: AppOptions): Promise<App> {
   const { settings, logger } = options;
   const metrics = createMetrics();
+  metrics.magentoReachable.set(1);
   const timings = createDeliveryTimings();
   const attemptFeed = new EventEmitter();
   attemptFeed.setMaxListeners(0);
@@ -269,6 +296,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...options,
     migrate: true,
     declareTopology: true,
+    onMagentoAvailability: (availability) => metrics.magentoReachable.set(availability.reachable ? 1 : 0),
     onAttempt: (report) => {
       recordMetrics(metrics, report);
       timings.record(report.subscription.id, report.subscription.recipientUrl, report.durationMs);
@@ -327,13 +355,13 @@ export async function createApp(options: AppOptions): Promise<App> {
           })),
         };
       },
-      health: () => checkHealth({ store, transport, settings, search }),
+      health: () => checkHealth({ store, transport, settings, search, callback }),
       overview: async () => {
         const [activity, trigger, retry, services] = await Promise.all([
           readActivity(store.db, new Date(Date.now() - 3_600_000)),
           transport.depth('event.trigger').catch(() => -1),
           transport.depth('event.failover.retry').catch(() => -1),
-          checkHealth({ store, transport, settings, search }),
+          checkHealth({ store, transport, settings, search, callback }),
         ]);
         return { ...activity, queueDepth: { trigger, retry }, slowest: timings.slowest(5), services };
       },
@@ -401,9 +429,22 @@ export async function createApp(options: AppOptions): Promise<App> {
           }, 'search indexing');
         }
       },
-      async close() {
+      magentoAvailability: () => callback.availability(),
+      async close(deadline = Date.now() + settings.shutdownTimeoutMs) {
         for (const timer of timers) clearInterval(timer);
-        await Promise.all(consumers.splice(0).map((c) => c.stop()));
+        // Intake stops at once; in-flight work finishes until the deadline, then is cut off and handed back.
+        const stopping = Promise.all(consumers.splice(0).map((c) => c.stop()));
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          stopping.then(() => false),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now())))),
+        ]);
+        clearTimeout(timer);
+        if (timedOut) {
+          logger.warn({ inFlight: attempts.limiter.active }, 'shutdown deadline reached: aborting in-flight deliveries; their messages go back to the queue');
+          parts.abortInFlight();
+          await stopping;
+        }
         await closeAll();
       },
     };
@@ -447,8 +488,8 @@ async function installationSalt(store: Store): Promise<string> {
 function unconfiguredCallback(): MagentoCallback {
   return {
     async fetchEventData(event) {
-      throw new AsyncEventsError(
-        'CALLBACK_FAILED',
+      throw new MagentoCallbackError(
+        'unconfigured',
         `cannot call ${event.serviceClass}::${event.serviceMethod}: no Magento URL is configured (set ASYNC_EVENTS_MAGENTO_URL, or the base URL in env.php)`,
       );
     },
@@ -507,7 +548,7 @@ function withIndexingSwitch(elasticsearch: SearchEngine, builtin: SearchEngine, 
   };
 }
 
-async function checkHealth(parts: { store: Store; transport: QueueTransport; settings: Settings; search: SearchEngine }): Promise<ServiceHealth[]> {
+async function checkHealth(parts: { store: Store; transport: QueueTransport; settings: Settings; search: SearchEngine; callback: { availability(): MagentoAvailability } }): Promise<ServiceHealth[]> {
   const probe = async (name: string, check: () => Promise<string>): Promise<ServiceHealth> => {
     try {
       return { name, up: true, detail: await check() };
@@ -525,6 +566,11 @@ async function checkHealth(parts: { store: Store; transport: QueueTransport; set
       return `${parts.transport.kind === 'amqp' ? 'RabbitMQ' : 'database queue'}, ${depth} trigger message(s) waiting`;
     }),
     probe('search', async () => (parts.search.health ? parts.search.health() : 'built-in (SQL over the log)')),
+    // What the callbacks saw, not a probe of our own: a short state string, no error text.
+    (async (): Promise<ServiceHealth> => {
+      const availability = parts.callback.availability();
+      return { name: 'magento', up: availability.reachable, detail: describeAvailability(availability) };
+    })(),
   ]);
 }
 

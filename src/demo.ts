@@ -48,7 +48,7 @@ export async function runDemo(settings: Settings, logger: Logger, start: StartSe
     await receiver.close();
     await standin?.close();
   };
-  onShutdownSignal(logger, stopAll);
+  onShutdownSignal(logger, stopAll, settings.shutdownTimeoutMs);
   const { app } = running;
   const base = running.http?.url ?? `http://localhost:${settings.port}`;
 

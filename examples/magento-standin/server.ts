@@ -27,11 +27,18 @@ export interface StandinRequest {
   readonly authorization: string | undefined;
 }
 
+/** A fault the stand-in plays instead of answering (tests of Magento outages): an HTTP status, or a reset connection. */
+export type StandinFault = { readonly status: number } | 'reset';
+
 export interface MagentoStandin {
   readonly url: string;
   readonly requests: StandinRequest[];
   /** Milliseconds every answer waits (benchmarks of a slow Magento). */
   delayMs: number;
+  /** While set, every request gets this fault instead of its answer (maintenance mode, a crashed PHP-FPM…). */
+  fault: StandinFault | undefined;
+  /** The integration token accepted; changing it plays a rotated or revoked token. */
+  token: string | undefined;
   close(): Promise<void>;
 }
 
@@ -49,7 +56,16 @@ export async function startMagentoStandin(options: { port?: number; token?: stri
     const url = new URL(req.url ?? '/', 'http://standin');
     requests.push({ method: req.method ?? 'GET', url: url.pathname + url.search, authorization: req.headers.authorization });
     const respond = () => {
-      if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) {
+      const fault = standin.fault;
+      if (fault === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      if (fault !== undefined) {
+        answer(res, fault.status, JSON.stringify({ message: fault.status === 503 ? 'Service Unavailable: maintenance mode' : `scripted HTTP ${fault.status}` }));
+        return;
+      }
+      if (standin.token !== undefined && req.headers.authorization !== `Bearer ${standin.token}`) {
         answer(res, 401, JSON.stringify({ message: "The consumer isn't authorized to access %resources.", parameters: { resources: 'Magento_Sales::actions_view' } }));
         return;
       }
@@ -90,6 +106,8 @@ export async function startMagentoStandin(options: { port?: number; token?: stri
     url: `http://127.0.0.1:${port}`,
     requests,
     delayMs: options.delayMs ?? 0,
+    fault: undefined,
+    token: options.token,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

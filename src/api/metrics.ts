@@ -13,6 +13,8 @@ export interface Metrics {
   readonly deadLettersTotal: Counter<'event'>;
   readonly messagesParkedTotal: Counter<'queue'>;
   readonly queueDepth: Gauge<'queue'>;
+  /** 1 while Magento answers callbacks, 0 while trigger messages are held because it does not. */
+  readonly magentoReachable: Gauge;
   /** The REST API's own requests, by route pattern (never the raw path, which would explode cardinality). */
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
 }
@@ -67,6 +69,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: `${prefix}queue_depth`,
       help: 'Messages waiting in each queue, as last observed.',
       labelNames: ['queue'],
+      registers,
+    }),
+    magentoReachable: new Gauge({
+      name: `${prefix}magento_reachable`,
+      help: 'Whether Magento answers REST callbacks (1) or trigger messages are held until it does (0).',
       registers,
     }),
     httpRequestDuration: new Histogram({

@@ -76,10 +76,11 @@ export async function startServer(settings: Settings, logger: Logger, consumers:
   }
   logger.info({ url: http.url, queue: app.transport.kind, database: app.store.dialect, events: app.events().size }, 'async-events started');
   const stop = async () => {
-    // Stop taking requests and messages first, let in-flight deliveries finish, then close connections.
+    // Stop taking requests and messages first, let in-flight deliveries finish until the shutdown deadline, then close connections.
+    const deadline = Date.now() + settings.shutdownTimeoutMs;
     endLiveFeeds();
     await http?.close();
-    await app.close();
+    await app.close(deadline);
   };
   return { app, http, stop };
 }
@@ -94,7 +95,7 @@ export async function start(flags: Flags): Promise<void> {
       return;
     }
     const running = await startServer(settings, logger, Object.keys(CONSUMERS) as ConsumerName[]);
-    onShutdownSignal(logger, running.stop);
+    onShutdownSignal(logger, running.stop, settings.shutdownTimeoutMs);
   } catch (error) {
     fail(error);
   }
@@ -104,9 +105,10 @@ export async function startConsumer(name: string, flags: Flags): Promise<void> {
   if (!isConsumerName(name)) usage(`unknown consumer "${name}"; use one of: ${Object.keys(CONSUMERS).join(', ')}`);
   const logger = serviceLogger();
   try {
-    const app = await createApp({ settings: await settingsFrom(flags), logger, ...tuningFromEnv() });
+    const settings = await settingsFrom(flags);
+    const app = await createApp({ settings, logger, ...tuningFromEnv() });
     await app.startConsumers([name]);
-    onShutdownSignal(logger, () => app.close());
+    onShutdownSignal(logger, () => app.close(), settings.shutdownTimeoutMs);
   } catch (error) {
     fail(error);
   }

@@ -20,11 +20,12 @@ export const SETTING_VARIABLES = {
   ASYNC_EVENTS_DATA_DIR: 'where the embedded mode keeps its SQLite file, key and API token',
   ASYNC_EVENTS_HTTP_CONNECT_TIMEOUT_MS: 'connect timeout of deliveries and callbacks (ms)',
   ASYNC_EVENTS_HTTP_TIMEOUT_MS: 'total timeout of deliveries and callbacks (ms)',
+  ASYNC_EVENTS_SHUTDOWN_TIMEOUT_MS: 'how long SIGTERM/SIGINT lets in-flight deliveries finish before handing them back (ms)',
 } as const;
 
 
 /** Settings read as whole numbers; their flags refuse anything else before a command runs. */
-export const NUMERIC_SETTINGS: ReadonlySet<string> = new Set(['ASYNC_EVENTS_PORT', 'ASYNC_EVENTS_HTTP_CONNECT_TIMEOUT_MS', 'ASYNC_EVENTS_HTTP_TIMEOUT_MS']);
+export const NUMERIC_SETTINGS: ReadonlySet<string> = new Set(['ASYNC_EVENTS_PORT', 'ASYNC_EVENTS_HTTP_CONNECT_TIMEOUT_MS', 'ASYNC_EVENTS_HTTP_TIMEOUT_MS', 'ASYNC_EVENTS_SHUTDOWN_TIMEOUT_MS']);
 
 /** Read by the command line itself rather than the settings; flags too, for every command. */
 export const PROCESS_VARIABLES = {

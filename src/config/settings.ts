@@ -42,6 +42,8 @@ export interface Settings {
   /** Where the embedded mode keeps its SQLite file, generated key and API token (default `var/`). */
   readonly dataDir: string;
   readonly http: { readonly connectTimeoutMs: number; readonly totalTimeoutMs: number };
+  /** How long SIGTERM/SIGINT lets in-flight work finish before cutting it off and handing its messages back. */
+  readonly shutdownTimeoutMs: number;
   /** Where each value came from, for `doctor`. */
   readonly origins: Readonly<Record<string, SettingOrigin>>;
 }
@@ -71,6 +73,7 @@ const DEFAULT_PORT = 8080;
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_TOTAL_TIMEOUT_MS = 15000;
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25000;
 
 export { SETTING_VARIABLES } from './setting-variables.ts';
 
@@ -93,6 +96,7 @@ const PROPERTY_OF: Readonly<Record<SettingVariable, string>> = {
   ASYNC_EVENTS_DATA_DIR: 'dataDir',
   ASYNC_EVENTS_HTTP_CONNECT_TIMEOUT_MS: 'http.connectTimeoutMs',
   ASYNC_EVENTS_HTTP_TIMEOUT_MS: 'http.totalTimeoutMs',
+  ASYNC_EVENTS_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
 };
 
 export interface LoadSettingsOptions {
@@ -418,6 +422,11 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
     DEFAULT_CONNECT_TIMEOUT_MS,
   );
   const totalTimeoutMs = withDefault('ASYNC_EVENTS_HTTP_TIMEOUT_MS', (value) => parseInteger('ASYNC_EVENTS_HTTP_TIMEOUT_MS', value, 1, 3_600_000), DEFAULT_TOTAL_TIMEOUT_MS);
+  const shutdownTimeoutMs = withDefault(
+    'ASYNC_EVENTS_SHUTDOWN_TIMEOUT_MS',
+    (value) => parseInteger('ASYNC_EVENTS_SHUTDOWN_TIMEOUT_MS', value, 0, 3_600_000),
+    DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  );
 
   const fromEnvPhp = install?.env !== undefined;
   origins.tablePrefix = fromEnvPhp ? 'env.php' : 'default';
@@ -442,6 +451,7 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
     systemOverrides,
     dataDir,
     http: { connectTimeoutMs, totalTimeoutMs },
+    shutdownTimeoutMs,
     origins,
   };
 }
@@ -507,6 +517,7 @@ export function describeSettings(settings: Settings): SettingRow[] {
     row('ASYNC_EVENTS_DATA_DIR', settings.dataDir),
     row('ASYNC_EVENTS_HTTP_CONNECT_TIMEOUT_MS', String(settings.http.connectTimeoutMs)),
     row('ASYNC_EVENTS_HTTP_TIMEOUT_MS', String(settings.http.totalTimeoutMs)),
+    row('ASYNC_EVENTS_SHUTDOWN_TIMEOUT_MS', String(settings.shutdownTimeoutMs)),
     { name: 'db.table_prefix', description: 'prefix of every table (env.php)', value: settings.tablePrefix === '' ? '(none)' : settings.tablePrefix, origin: originOf('tablePrefix') },
     {
       name: 'crypt/key',

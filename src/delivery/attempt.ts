@@ -2,11 +2,11 @@ import type { Logger } from '../logger.ts';
 import type { QueueTransport } from '../queue/transport.ts';
 import type { Sink } from '../sinks/sink.ts';
 import type { Store } from '../store/store.ts';
-import type { ChainStatus, DeliveryOutcome, EventPayload, PayloadFormat, Subscription } from '../types.ts';
+import type { Chain, ChainStatus, DeliveryOutcome, EventPayload, PayloadFormat, Subscription } from '../types.ts';
 import { coerceError, isAsyncEventsError } from '../errors.ts';
 import { retryDelaySeconds } from './backoff.ts';
 import type { DeliveryLimiter } from './limiter.ts';
-import { retryContent, serializedData } from './retry-content.ts';
+import { payloadFromSerializedData, retryContent, serializedData } from './retry-content.ts';
 
 /** What the attempt runner needs; built once in `app.ts`. */
 export interface AttemptContext {
@@ -17,6 +17,10 @@ export interface AttemptContext {
   readonly format: PayloadFormat;
   readonly limiter: DeliveryLimiter;
   readonly logger: Logger;
+  /** Aborts at the shutdown deadline: deliveries still running are cut off and their messages handed back. */
+  readonly signal?: AbortSignal;
+  /** Test hook: throws at a named point to simulate a crash there. */
+  readonly crashPoint?: (point: 'after-log-row' | 'after-retry-scheduled') => Promise<void>;
   /** Called after each attempt is durable (metrics, live feed). Must not throw. */
   readonly onAttempt?: (attempt: AttemptReport) => void;
 }
@@ -34,15 +38,18 @@ export interface AttemptReport {
 
 /**
  * One delivery attempt of a chain, and everything that must be durable before its message is acknowledged: the
- * next retry (or the dead letter) and the log row with the chain's new state.
+ * log row with the chain's new state, then the next retry (or the dead letter).
  *
  * `deathCount` is the number of failed attempts before this one. After a failure the death count grows by one;
  * while it stays within max_deaths a retry is scheduled after min(60, deaths²) seconds, so a chain makes at most
  * 1 + max_deaths attempts (max_deaths = 0: no retry at all).
+ *
+ * A shutdown that aborts the delivery rejects with SHUTTING_DOWN and records nothing: the message goes back to its
+ * queue and the same attempt runs again after the restart.
  */
 export async function runAttempt(ctx: AttemptContext, subscription: Subscription, payload: EventPayload, deathCount: number): Promise<AttemptReport> {
   const started = performance.now();
-  const outcome = await ctx.limiter.run(subscription.id, () => deliver(ctx, subscription, payload, deathCount));
+  const outcome = await ctx.limiter.run(subscription.id, () => deliver(ctx, subscription, payload, deathCount), ctx.signal);
   const durationMs = performance.now() - started;
 
   let chainStatus: ChainStatus;
@@ -55,15 +62,20 @@ export async function runAttempt(ctx: AttemptContext, subscription: Subscription
   } else if (deaths <= (await ctx.maxDeaths())) {
     chainStatus = 'retrying';
     retryInSeconds = retryDelaySeconds(deaths, outcome.retryAfterSeconds);
-    await ctx.transport.scheduleRetry(
-      { subscription_id: subscription.id, death_count: deaths, content: retryContent(payload, ctx.format), uuid: payload.uuid },
-      retryInSeconds,
-    );
   } else {
     chainStatus = 'dead';
-    await ctx.transport.deadLetter({ subscription_id: subscription.id, death_count: deaths, content: retryContent(payload, ctx.format), uuid: payload.uuid });
   }
 
+  /*
+   * The log row (with the chain's new state) is written before the retry is scheduled, never after. A crash
+   * between the two then leaves a chain whose log says "retrying, death count N" and whose message comes back; the
+   * handler of that redelivered message sees its attempt already logged and only schedules the missing retry
+   * (`continueLoggedChain`), without attempting again. The other order forked chains: a retry scheduled, the log row
+   * not written, the message redelivered, attempted again and a second retry scheduled, two continuations of one
+   * chain each attempting and retrying on their own. A retry that ends up scheduled twice (a crash after scheduling,
+   * before the acknowledgement) is a duplicate of one continuation, which the retry handler drops as stale once the
+   * chain has moved past its death count.
+   */
   const logId = await ctx.store.log.recordAttempt({
     uuid: payload.uuid,
     subscriptionId: subscription.id,
@@ -79,6 +91,13 @@ export async function runAttempt(ctx: AttemptContext, subscription: Subscription
     recipientUrl: subscription.recipientUrl,
     sink: subscription.metadata,
   });
+  await ctx.crashPoint?.('after-log-row');
+  if (chainStatus === 'retrying' && retryInSeconds !== undefined) {
+    await ctx.transport.scheduleRetry({ subscription_id: subscription.id, death_count: deaths, content: retryContent(payload, ctx.format), uuid: payload.uuid }, retryInSeconds);
+  } else if (chainStatus === 'dead') {
+    await ctx.transport.deadLetter({ subscription_id: subscription.id, death_count: deaths, content: retryContent(payload, ctx.format), uuid: payload.uuid });
+  }
+  if (chainStatus === 'retrying') await ctx.crashPoint?.('after-retry-scheduled');
 
   const report: AttemptReport = { logId, subscription, payload, outcome, deathCount, chainStatus, retryInSeconds, durationMs };
   ctx.logger[outcome.success ? 'debug' : 'info'](
@@ -103,11 +122,35 @@ async function deliver(ctx: AttemptContext, subscription: Subscription, payload:
     return { success: false, retryable: false, responseData: message };
   }
   try {
-    return await sink.deliver({ subscription, payload, format: ctx.format, deathCount });
+    return await sink.deliver({ subscription, payload, format: ctx.format, deathCount, ...(ctx.signal ? { signal: ctx.signal } : {}) });
   } catch (error) {
+    // Cut off by the shutdown deadline: not an outcome of the recipient, so nothing is logged and the message returns.
+    if (isAsyncEventsError(error, 'SHUTTING_DOWN') || ctx.signal?.aborted) throw error;
     // Sinks report failures as outcomes; a throw is a bug or an unexpected fault, worth another try.
     const err = coerceError(error);
     ctx.logger.error({ err, sink: sink.key }, 'sink threw instead of reporting an outcome');
     return { success: false, retryable: !isAsyncEventsError(err), responseData: err.message };
   }
+}
+
+/**
+ * The redelivered message of an attempt that was logged but whose continuation may be missing (a crash between the
+ * log row and the retry, see runAttempt): schedule the chain's next retry from its logged state, or its dead letter.
+ * Returns false when the chain has moved on (this message is a stale duplicate) or has ended.
+ */
+export async function continueLoggedChain(ctx: AttemptContext, subscription: Subscription, chain: Chain, messageDeathCount: number): Promise<boolean> {
+  if (chain.deathCount !== messageDeathCount + 1 || (chain.status !== 'retrying' && chain.status !== 'dead')) return false;
+  const attempts = await ctx.store.log.attempts(chain.uuid);
+  const first = attempts[0];
+  if (!first || first.serializedData === null) return false;
+  const payload = payloadFromSerializedData(first.serializedData, { uuid: chain.uuid, eventName: chain.eventName, storeId: chain.storeId });
+  const message = { subscription_id: subscription.id, death_count: chain.deathCount, content: retryContent(payload, ctx.format), uuid: chain.uuid };
+  if (chain.status === 'dead') {
+    await ctx.transport.deadLetter(message);
+    return true;
+  }
+  const dueInSeconds = chain.nextAttemptAt ? Math.ceil((chain.nextAttemptAt.getTime() - Date.now()) / 1000) : 1;
+  ctx.logger.info({ uuid: chain.uuid, subscriptionId: subscription.id, deathCount: chain.deathCount }, 'redelivered message: its attempt was logged, scheduling the retry that may be missing');
+  await ctx.transport.scheduleRetry(message, Math.max(1, dueInSeconds));
+  return true;
 }

@@ -1,3 +1,4 @@
+import { isAsyncEventsError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { MessageHandler, QueueConsumer, QueueName, QueueTransport } from '../queue/transport.ts';
 
@@ -24,6 +25,8 @@ export function withFailureBackoff(handler: MessageHandler, logger: Logger, maxD
       await handler(delivery);
       consecutiveFailures = 0;
     } catch (error) {
+      // Cut off by the shutdown deadline: hand it back at once, the process is about to exit.
+      if (isAsyncEventsError(error, 'SHUTTING_DOWN')) throw error;
       consecutiveFailures++;
       const delayMs = Math.min(maxDelayMs, 100 * 2 ** Math.min(consecutiveFailures, 10));
       logger.warn({ err: error, queue: delivery.queue, messageId: delivery.messageId, retryInMs: delayMs }, 'message handling failed; handing it back');

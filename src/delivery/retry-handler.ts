@@ -1,15 +1,21 @@
 import { parseRetryMessage } from '../queue/publish.ts';
 import type { MessageHandler } from '../queue/transport.ts';
 import { isAsyncEventsError } from '../errors.ts';
-import { runAttempt, type AttemptContext } from './attempt.ts';
+import { continueLoggedChain, runAttempt, type AttemptContext } from './attempt.ts';
+import { createKeyedMutex, LANE_FULL_DELAY_SECONDS, laneFull } from './lanes.ts';
 import { payloadFromRetryContent } from './retry-content.ts';
 
 /**
  * `event.retry.consumer`: one retry message is one more attempt of its chain. Messages the PHP module left in
  * `event.failover.retry` have the same shape and are handled the same way. Like upstream, a retry for a disabled
  * or deleted subscription is dropped (logged); a malformed one is parked.
+ *
+ * A retry is the chain's next attempt only while the chain's logged death count is the message's: a copy of a
+ * retry already taken (scheduled twice around a crash) finds the chain moved on and is dropped, so a chain never
+ * forks. Copies of one chain are handled one at a time in this process for the same reason.
  */
 export function createRetryHandler(ctx: AttemptContext): MessageHandler {
+  const exclusive = createKeyedMutex();
   return async (delivery) => {
     let retry;
     try {
@@ -27,12 +33,27 @@ export function createRetryHandler(ctx: AttemptContext): MessageHandler {
       ctx.logger.info({ uuid: retry.uuid, subscriptionId: retry.subscription_id }, 'retry dropped: subscription disabled or gone');
       return;
     }
-    const chain = await ctx.store.log.chain(retry.uuid);
-    const payload = payloadFromRetryContent(retry.content, {
-      uuid: retry.uuid,
-      eventName: chain?.eventName ?? subscription.eventName,
-      storeId: chain?.storeId ?? String(subscription.storeId),
+    await exclusive(retry.uuid, async () => {
+      const chain = await ctx.store.log.chain(retry.uuid);
+      const ended = chain !== undefined && (chain.status === 'delivered' || chain.status === 'failed' || chain.status === 'dead');
+      if (chain && (ended || chain.deathCount > retry.death_count)) {
+        // Redelivered after its attempt was logged: make sure the chain's continuation exists. Otherwise a stale copy.
+        if (!(delivery.redelivered && (await continueLoggedChain(ctx, subscription, chain, retry.death_count)))) {
+          ctx.logger.debug({ uuid: retry.uuid, deathCount: retry.death_count, chainDeathCount: chain.deathCount, status: chain.status }, 'stale retry dropped: its chain moved on');
+        }
+        return;
+      }
+      if (laneFull(ctx, subscription)) {
+        // Its recipient is slow: waiting here would hold a prefetch slot other subscriptions' retries need.
+        await ctx.transport.scheduleRetry(retry, LANE_FULL_DELAY_SECONDS);
+        return;
+      }
+      const payload = payloadFromRetryContent(retry.content, {
+        uuid: retry.uuid,
+        eventName: chain?.eventName ?? subscription.eventName,
+        storeId: chain?.storeId ?? String(subscription.storeId),
+      });
+      await runAttempt(ctx, subscription, payload, retry.death_count);
     });
-    await runAttempt(ctx, subscription, payload, retry.death_count);
   };
 }

@@ -1,13 +1,17 @@
 import type { MagentoCallback } from '../magento/callback.ts';
+import { MagentoCallbackError } from '../magento/callback-error.ts';
 import { parseTriggerMessage } from '../queue/publish.ts';
 import type { MessageHandler, QueueDelivery } from '../queue/transport.ts';
-import type { EventRegistry } from '../types.ts';
+import type { EventPayload, EventRegistry, Subscription } from '../types.ts';
 import { coerceError, isAsyncEventsError } from '../errors.ts';
-import { runAttempt, type AttemptContext } from './attempt.ts';
+import { continueLoggedChain, runAttempt, type AttemptContext } from './attempt.ts';
 import { chainUuid } from './chain-id.ts';
+import { laneFull } from './lanes.ts';
+import { retryContent } from './retry-content.ts';
 
 export interface TriggerHandlerContext extends AttemptContext {
   readonly events: () => EventRegistry;
+  /** Holds the message through Magento outages (see magento/outage-breaker.ts); throws only permanent answers. */
   readonly callback: MagentoCallback;
   /** Random per installation, mixed into chain UUIDs (see chain-id.ts). */
   readonly chainSalt: string;
@@ -15,11 +19,15 @@ export interface TriggerHandlerContext extends AttemptContext {
 
 /**
  * `event.trigger.consumer`: a trigger message becomes one chain per active subscription of its event. The
- * message is acknowledged (the returned promise resolves) only when every chain's first attempt is logged and its
- * retry scheduled; a fault of the store or the queue rejects, so the message comes back.
+ * message is acknowledged (the returned promise resolves) once every chain's first attempt is durably due: either
+ * done (logged, its retry scheduled) or, when its subscription's lane is full of slow deliveries, handed to the
+ * retry queue as an attempt with death count 0, so that no recipient holds the trigger (and with it every other
+ * subscription) behind it. A healthy lane attempts at once and writes nothing more than the attempt itself.
+ * A fault of the store or the queue rejects, so the message comes back.
  *
- * A message that can never be handled (malformed, unknown event, no REST route, Magento refusing the call) is
- * parked with its reason and acknowledged, so it blocks nothing and stays visible.
+ * Magento failing for a while (down, 503, resets, 401/403) holds the message inside the callback until Magento
+ * answers. A message that can never be handled (malformed, unknown event, no REST route, Magento's permanent answer)
+ * is parked with its reason and acknowledged, so it blocks nothing and stays visible.
  */
 export function createTriggerHandler(ctx: TriggerHandlerContext): MessageHandler {
   return async (delivery: QueueDelivery) => {
@@ -43,22 +51,26 @@ export function createTriggerHandler(ctx: TriggerHandlerContext): MessageHandler
     const subscriptions = await ctx.store.subscriptions.activeFor(trigger.eventName, Number.isFinite(storeId) ? storeId : 0);
     if (subscriptions.length === 0) return;
 
-    // A redelivered message resumes its own chains: those already past their first attempt are left alone.
-    const pending = [];
+    // A redelivered message resumes its own chains: those already past their first attempt are left alone, except
+    // that a first attempt logged without its retry (a crash in between) gets that retry now.
+    const pending: { subscription: Subscription; uuid: string }[] = [];
     for (const subscription of subscriptions) {
       const uuid = chainUuid(delivery.messageId, subscription.id, ctx.chainSalt);
       const chain = delivery.redelivered ? await ctx.store.log.chain(uuid) : undefined;
-      if (chain && chain.status !== 'pending') continue;
+      if (chain && chain.status !== 'pending') {
+        await continueLoggedChain(ctx, subscription, chain, 0);
+        continue;
+      }
       pending.push({ subscription, uuid });
     }
     if (pending.length === 0) return;
 
     let data: string;
     try {
-      data = await ctx.callback.fetchEventData(event, trigger.arguments, trigger.storeId);
+      data = await ctx.callback.fetchEventData(event, trigger.arguments, trigger.storeId, ctx.signal);
     } catch (error) {
       const err = coerceError(error);
-      if (isAsyncEventsError(err, 'CALLBACK_NO_ROUTE') || isAsyncEventsError(err, 'CALLBACK_FAILED')) {
+      if (isAsyncEventsError(err, 'CALLBACK_NO_ROUTE') || (err instanceof MagentoCallbackError && !err.retryable)) {
         ctx.logger.error({ event: trigger.eventName, err }, 'Magento callback failed; message parked');
         await park(ctx, delivery, `Magento callback for ${event.serviceClass}::${event.serviceMethod} failed: ${err.message}`);
         return;
@@ -66,10 +78,19 @@ export function createTriggerHandler(ctx: TriggerHandlerContext): MessageHandler
       throw err;
     }
 
-    await Promise.all(
-      // The attempt's log write creates the chain row, in the same transaction as its first log row.
-      pending.map(({ subscription, uuid }) => runAttempt(ctx, subscription, { uuid, eventName: trigger.eventName, storeId: trigger.storeId, data }, 0)),
+    const results = await Promise.allSettled(
+      pending.map(({ subscription, uuid }) => {
+        const payload: EventPayload = { uuid, eventName: trigger.eventName, storeId: trigger.storeId, data };
+        if (laneFull(ctx, subscription)) {
+          return ctx.transport.scheduleRetry({ subscription_id: subscription.id, death_count: 0, content: retryContent(payload, ctx.format), uuid }, 1);
+        }
+        // The attempt's log write creates the chain row, in the same transaction as its first log row.
+        return runAttempt(ctx, subscription, payload, 0);
+      }),
     );
+    // Every chain settled before the message is handed back, so none is left half-done behind a rejection.
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw coerceError(failed.reason);
   };
 }
 

@@ -5,6 +5,10 @@ import type { EventDefinition, StoreId } from '../types.ts';
  * the event's data exactly as upstream's ServiceOutputProcessor produces them.
  */
 export interface MagentoCallback {
-  fetchEventData(event: EventDefinition, args: Readonly<Record<string, unknown>>, storeId: StoreId): Promise<string>;
+  /**
+   * Throws `MagentoCallbackError` (its `retryable` says whether to hold or park the message), `CALLBACK_NO_ROUTE`
+   * when no route runs the service, or `SHUTTING_DOWN` once `signal` aborts.
+   */
+  fetchEventData(event: EventDefinition, args: Readonly<Record<string, unknown>>, storeId: StoreId, signal?: AbortSignal): Promise<string>;
   close(): Promise<void>;
 }

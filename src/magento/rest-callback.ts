@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
 import { AsyncEventsError } from '../errors.ts';
+import { faultOfStatus, MagentoCallbackError } from './callback-error.ts';
 import type { Logger } from '../logger.ts';
 import { phpJsonEncode } from '../sinks/php-json.ts';
 import type { EventDefinition, StoreId } from '../types.ts';
@@ -40,14 +41,14 @@ export function createRestCallback(options: RestCallbackOptions): MagentoCallbac
   const pool = new Pool(base.origin, { connections: options.connections ?? 10, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const logger = options.logger.child({ stage: 'magento-callback' });
 
-  async function call(method: string, pathAndQuery: string, body: string | undefined, what: string): Promise<string> {
+  async function call(method: string, pathAndQuery: string, body: string | undefined, what: string, signal?: AbortSignal): Promise<string> {
     const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json; charset=utf-8';
     const target = `${method} ${basePath}${pathAndQuery}`;
     let status: number;
     let text: string;
     try {
-      const response = await pool.request({ method: method as 'GET', path: basePath + pathAndQuery, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+      const response = await pool.request({ method: method as 'GET', path: basePath + pathAndQuery, headers, body, signal: signal ? AbortSignal.any([AbortSignal.timeout(timeoutMs), signal]) : AbortSignal.timeout(timeoutMs) });
       const chunks: Buffer[] = [];
       for await (const chunk of response.body) chunks.push(chunk as Buffer);
       status = response.statusCode;
@@ -55,15 +56,16 @@ export function createRestCallback(options: RestCallbackOptions): MagentoCallbac
     } catch (error) {
       const timedOut = error instanceof Error && (error.name === 'TimeoutError' || /timeout/i.test(error.message));
       const reason = timedOut ? `no complete response within ${timeoutMs} ms` : describe(error);
-      throw new AsyncEventsError('CALLBACK_FAILED', `Magento callback ${target} for ${what} failed: ${reason}`, { url: target, retryable: true }, { cause: error });
+      if (signal?.aborted) throw new AsyncEventsError('SHUTTING_DOWN', `Magento callback ${target} for ${what} aborted: shutting down`, { url: target }, { cause: error });
+      throw new MagentoCallbackError('outage', `Magento callback ${target} for ${what} failed: ${reason}`, { url: target }, { cause: error });
     }
     if (status < 200 || status >= 300) {
       const message = magentoMessage(text);
-      throw new AsyncEventsError(
-        'CALLBACK_FAILED',
-        `Magento answered HTTP ${status} to ${target} for ${what}${message ? `: ${message}` : ''}`,
-        { url: target, status, magentoMessage: message, retryable: status === 408 || status === 429 || status >= 500 },
-      );
+      throw new MagentoCallbackError(faultOfStatus(status), `Magento answered HTTP ${status} to ${target} for ${what}${message ? `: ${message}` : ''}`, {
+        url: target,
+        status,
+        magentoMessage: message,
+      });
     }
     return text;
   }
@@ -73,13 +75,13 @@ export function createRestCallback(options: RestCallbackOptions): MagentoCallbac
   async function storePrefix(storeId: StoreId): Promise<string> {
     const id = typeof storeId === 'number' ? storeId : /^\s*\d+\s*$/.test(storeId) ? Number(storeId) : Number.NaN;
     if (!Number.isInteger(id) || id < 0) {
-      throw new AsyncEventsError('CALLBACK_FAILED', `store id ${JSON.stringify(storeId)} is not a non-negative integer`, { storeId, retryable: false });
+      throw new MagentoCallbackError('permanent', `store id ${JSON.stringify(storeId)} is not a non-negative integer`, { storeId });
     }
     return `/rest/${encodeURIComponent(id === 0 ? 'all' : await storeCodeFor(id))}`;
   }
 
   return {
-    async fetchEventData(event: EventDefinition, args: Readonly<Record<string, unknown>>, storeId: StoreId): Promise<string> {
+    async fetchEventData(event: EventDefinition, args: Readonly<Record<string, unknown>>, storeId: StoreId, signal?: AbortSignal): Promise<string> {
       const what = `${event.serviceClass}::${event.serviceMethod} (event ${event.name})`;
       const routes = options.routes.routesFor(event.serviceClass, event.serviceMethod);
       if (routes.length === 0) {
@@ -92,7 +94,7 @@ export function createRestCallback(options: RestCallbackOptions): MagentoCallbac
       }
       const request = buildRestRequest(routes, args, what);
       const prefix = await storePrefix(storeId);
-      return call(request.method, prefix + request.pathAndQuery, request.body, what);
+      return call(request.method, prefix + request.pathAndQuery, request.body, what, signal);
     },
     async close() {
       await pool.close();
@@ -227,12 +229,12 @@ export function createStoreViewResolver(get: (path: string) => Promise<string>, 
     const code = codes.get(storeId);
     if (code !== undefined) return code;
     if (lastError !== undefined && storeId === 1) return 'default';
-    throw new AsyncEventsError(
-      'CALLBACK_FAILED',
+    throw new MagentoCallbackError(
+      lastError !== undefined ? 'outage' : 'permanent',
       lastError !== undefined
         ? `cannot tell the store code of store ${storeId}: reading /rest/all/V1/store/storeViews failed (${lastError.message}); grant the integration Magento_Backend::store or configure the store codes`
         : `store ${storeId} is not among Magento's store views`,
-      { storeId, retryable: lastError !== undefined },
+      { storeId },
     );
   };
 }

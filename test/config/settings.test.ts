@@ -41,6 +41,7 @@ describe('loadSettings', () => {
       payloadFormat: 'cloudevents',
       cryptKeys: undefined,
       http: { connectTimeoutMs: 5000, totalTimeoutMs: 15000 },
+      shutdownTimeoutMs: 25000,
     });
     expect(settings.systemOverrides).toEqual({ 'general/locale/code': 'en_US', 'general/locale/timezone': 'UTC' });
     expect(settings.origins).toMatchObject({ magentoRoot: 'default', database: 'default', port: 'default', amqpUrl: 'default' });
@@ -124,6 +125,7 @@ describe('loadSettings', () => {
     ['ASYNC_EVENTS_ELASTICSEARCH', 'ftp://es'],
     ['ASYNC_EVENTS_HTTP_TIMEOUT_MS', '-5'],
     ['ASYNC_EVENTS_HTTP_CONNECT_TIMEOUT_MS', '0'],
+    ['ASYNC_EVENTS_SHUTDOWN_TIMEOUT_MS', 'soon'],
   ])('refuses %s=%s naming the variable and value', async (variable, value) => {
     temp = await makeTempRoot();
     let caught: unknown;
@@ -146,6 +148,7 @@ describe('loadSettings', () => {
         ASYNC_EVENTS_ELASTICSEARCH: 'http://es:9200',
         ASYNC_EVENTS_HTTP_CONNECT_TIMEOUT_MS: '250',
         ASYNC_EVENTS_HTTP_TIMEOUT_MS: '1000',
+        ASYNC_EVENTS_SHUTDOWN_TIMEOUT_MS: '3000',
         ASYNC_EVENTS_DATA_DIR: 'state',
         ASYNC_EVENTS_PAYLOAD_FORMAT: 'CloudEvents',
       },
@@ -154,6 +157,7 @@ describe('loadSettings', () => {
     expect(settings.magentoUrl).toBe('https://shop.example');
     expect(settings.elasticsearchUrl).toBe('http://es:9200');
     expect(settings.http).toEqual({ connectTimeoutMs: 250, totalTimeoutMs: 1000 });
+    expect(settings.shutdownTimeoutMs).toBe(3000);
     expect(settings.dataDir).toBe(path.join(temp.root, 'state'));
     expect(settings.database).toEqual({ kind: 'sqlite', path: path.join(temp.root, 'state/async-events.sqlite') });
     expect(settings.payloadFormat).toBe('cloudevents');
@@ -188,7 +192,7 @@ describe('describeSettings', () => {
       expect(byName.ASYNC_EVENTS_API_TOKEN).toMatchObject({ value: 'supe****', origin: 'env' });
       expect(byName['crypt/key']).toMatchObject({ value: '2 key(s), ****', origin: 'env.php' });
       for (const row of rows) expect(row.description.length).toBeGreaterThan(5);
-      expect(rows.filter((row) => row.name.startsWith('ASYNC_EVENTS_'))).toHaveLength(15);
+      expect(rows.filter((row) => row.name.startsWith('ASYNC_EVENTS_'))).toHaveLength(16);
     } finally {
       await temp.remove();
     }

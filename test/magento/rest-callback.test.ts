@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAsyncEventsError, type AsyncEventsError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/logger.ts';
 import type { MagentoCallback } from '../../src/magento/callback.ts';
+import { MagentoCallbackError } from '../../src/magento/callback-error.ts';
 import { buildRestRequest, createRestCallback, magentoMessage, phpQueryString } from '../../src/magento/rest-callback.ts';
 import { loadWebapiRoutes, type WebapiRouteIndex } from '../../src/magento/webapi-routes.ts';
 import type { EventDefinition } from '../../src/types.ts';
@@ -52,6 +53,9 @@ describe('REST callback against a stand-in Magento', () => {
         if (url.endsWith('/V1/orders/999')) return json(404, '{"message":"No such entity with %fieldName = %fieldValue","parameters":{"fieldName":"id","fieldValue":"999"}}');
         if (url.endsWith('/V1/orders/500')) return json(500, '{"message":"Internal Error. Details are available in Magento log file. Report ID: webapi-6f1"}');
         if (url.endsWith('/V1/orders/777')) return; // never answers
+        const status = /\/V1\/orders\/status-(\d{3})$/.exec(url);
+        if (status) return json(Number(status[1]), '{"message":"scripted answer"}');
+        if (url.endsWith('/V1/orders/reset')) return req.socket.destroy();
         return json(200, '{"echo":true}');
       });
     });
@@ -145,11 +149,38 @@ describe('REST callback against a stand-in Magento', () => {
     const notFound = (await callback().fetchEventData(ORDER, { id: 999 }, 0).catch((e: unknown) => e)) as AsyncEventsError;
     expect(notFound.code).toBe('CALLBACK_FAILED');
     expect(notFound.message).toBe('Magento answered HTTP 404 to GET /shop/rest/all/V1/orders/999 for Magento\\Sales\\Api\\OrderRepositoryInterface::get (event sales.order.created): No such entity with id = 999');
-    expect(notFound.details).toMatchObject({ status: 404, retryable: false });
+    expect(notFound).toBeInstanceOf(MagentoCallbackError);
+    expect(notFound).toMatchObject({ fault: 'permanent', retryable: false, details: { status: 404 } });
     const serverError = (await callback().fetchEventData(ORDER, { id: 500 }, 0).catch((e: unknown) => e)) as AsyncEventsError;
-    expect(serverError.details).toMatchObject({ status: 500, retryable: true });
+    expect(serverError).toMatchObject({ fault: 'outage', retryable: true, details: { status: 500 } });
     const unauthorized = (await callback({ token: 'wrong' }).fetchEventData(ORDER, { id: 5 }, 0).catch((e: unknown) => e)) as AsyncEventsError;
     expect(unauthorized.message).toMatch(/HTTP 401 .*isn't authorized to access Magento_Sales::actions_view/);
+    expect(unauthorized).toMatchObject({ fault: 'credentials', retryable: true });
+  });
+
+  it('holds outages and refused credentials, parks only permanent answers', async () => {
+    const faultOf = async (id: string) => {
+      const error = await callback().fetchEventData(ORDER, { id }, 0).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(MagentoCallbackError);
+      const { fault, retryable } = error as MagentoCallbackError;
+      return { fault, retryable };
+    };
+    for (const status of [408, 429, 500, 502, 503, 504]) expect(await faultOf(`status-${status}`)).toEqual({ fault: 'outage', retryable: true });
+    for (const status of [401, 403]) expect(await faultOf(`status-${status}`)).toEqual({ fault: 'credentials', retryable: true });
+    for (const status of [400, 404, 405, 422]) expect(await faultOf(`status-${status}`)).toEqual({ fault: 'permanent', retryable: false });
+    expect(await faultOf('reset')).toEqual({ fault: 'outage', retryable: true });
+  });
+
+  it('aborts a hanging call when its signal aborts, as a shutdown and not as a Magento fault', async () => {
+    const controller = new AbortController();
+    const pending = callback().fetchEventData(ORDER, { id: 777 }, 0, controller.signal).catch((e: unknown) => e);
+    setTimeout(() => controller.abort(), 50);
+    const error = (await pending) as AsyncEventsError;
+    expect(error).not.toBeInstanceOf(MagentoCallbackError);
+    expect(error.code).toBe('SHUTTING_DOWN');
   });
 
   it('gives up after the timeout and on network errors, keeping the cause', async () => {
@@ -164,7 +195,7 @@ describe('REST callback against a stand-in Magento', () => {
     const refused = (await closed.fetchEventData(ORDER, { id: 5 }, 0).catch((e: unknown) => e)) as AsyncEventsError;
     expect(refused.code).toBe('CALLBACK_FAILED');
     expect(refused.message).toMatch(/ECONNREFUSED/);
-    expect(refused.details).toMatchObject({ retryable: true });
+    expect(refused).toMatchObject({ fault: 'outage', retryable: true });
   });
 });
 

@@ -1,0 +1,29 @@
+import type { Subscription } from '../types.ts';
+import type { AttemptContext } from './attempt.ts';
+
+/**
+ * Seconds before a chain whose subscription's lane was full is tried again. Long enough that a recipient hanging
+ * until the timeout does not turn its queued chains into a busy loop of re-scheduling, short enough that a lane
+ * freed by a recovered recipient fills again soon.
+ */
+export const LANE_FULL_DELAY_SECONDS = 5;
+
+/** Whether a new attempt for this subscription would have to wait behind its own slow deliveries. */
+export function laneFull(ctx: AttemptContext, subscription: Subscription): boolean {
+  return ctx.limiter.full(subscription.id);
+}
+
+/** Runs `task` once per key at a time: the second copy of a retry message waits for the first, then sees its result. */
+export function createKeyedMutex(): <T>(key: string, task: () => Promise<T>) => Promise<T> {
+  const tails = new Map<string, Promise<unknown>>();
+  return async <T>(key: string, task: () => Promise<T>): Promise<T> => {
+    const previous = tails.get(key) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(task);
+    tails.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (tails.get(key) === run) tails.delete(key);
+    }
+  };
+}
