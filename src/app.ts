@@ -133,7 +133,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         totalTimeoutMs: settings.http.totalTimeoutMs,
       }),
       // AWS sinks read credentials live from `async_events_aws/*` (secrets decrypted like Magento's Encrypted backend).
-      createEventBridgeSink({ logger, config: adminConfig, decrypt: (value) => encryptor.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
+      createEventBridgeSink({ logger, config: adminConfig, decrypt: (value) => encryptor.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs, ...(settings.magentoUrl ? { magentoUrl: settings.magentoUrl } : {}) }),
       createSqsSink({ logger, config: adminConfig, decrypt: (value) => encryptor.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
       ...(options.extraSinks ?? []),
     ]);

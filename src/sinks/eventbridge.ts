@@ -21,6 +21,8 @@ export interface EventBridgeSinkOptions {
   readonly decrypt: Decrypt;
   /** Base URL of the store whose host is the default event source; `web/unsecure/base_url` when absent or empty. */
   readonly storeBaseUrl?: () => Promise<string | undefined>;
+  /** `ASYNC_EVENTS_MAGENTO_URL`: its host is the source when neither the config value nor a store base URL is set. */
+  readonly magentoUrl?: string;
   /** Fixed endpoint (LocalStack, tests); otherwise the region's, or `AWS_ENDPOINT_URL_EVENTBRIDGE`. */
   readonly endpoint?: string;
   readonly connectionTimeoutMs?: number;
@@ -45,17 +47,13 @@ export function createEventBridgeSink(options: EventBridgeSinkOptions): Sink {
     const configured = (await options.config.get(EVENTBRIDGE_PATHS.source))?.trim();
     if (configured) return configured;
     const baseUrl = (await options.storeBaseUrl?.())?.trim() || (await options.config.get(STORE_BASE_URL_PATH))?.trim();
-    let host: string | undefined;
-    try {
-      host = baseUrl ? new URL(baseUrl).hostname : undefined;
-    } catch {
-      host = undefined;
-    }
+    const host = hostOf(baseUrl) ?? hostOf(options.magentoUrl?.trim());
     if (!host) {
       throw new AsyncEventsError(
         'SINK_NOT_CONFIGURED',
         `no EventBridge event source: set ${EVENTBRIDGE_PATHS.source} (e.g. store.example.com); the store base URL (${STORE_BASE_URL_PATH}) ` +
-          (baseUrl ? `"${baseUrl}" has no host` : 'is not set'),
+          (baseUrl ? `"${baseUrl}" has no host` : 'is not set') +
+          (options.magentoUrl ? ` and ASYNC_EVENTS_MAGENTO_URL "${options.magentoUrl}" has no host` : ' and neither is ASYNC_EVENTS_MAGENTO_URL'),
         { path: EVENTBRIDGE_PATHS.source },
       );
     }
@@ -112,6 +110,15 @@ export function createEventBridgeSink(options: EventBridgeSinkOptions): Sink {
     deliver,
     close: async () => clients.close(),
   };
+}
+
+function hostOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url).hostname || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Success, or the failed entry of the AWS response (FailedEntryCount / Entries[0].ErrorCode). */
