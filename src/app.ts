@@ -27,6 +27,7 @@ import { encodeTriggerMessage } from './queue/publish.ts';
 import type { QueueConsumer, QueueTransport } from './queue/transport.ts';
 import { createElasticsearchSearch } from './search/elasticsearch.ts';
 import { createBuiltinSearch, type SearchEngine } from './search/engine.ts';
+import { createAmqpSink } from './sinks/amqp.ts';
 import { createEventBridgeSink } from './sinks/eventbridge.ts';
 import { createHttpSink } from './sinks/http.ts';
 import { createSqsSink } from './sinks/sqs.ts';
@@ -135,6 +136,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       // AWS sinks read credentials live from `async_events_aws/*` (secrets decrypted like Magento's Encrypted backend).
       createEventBridgeSink({ logger, config: adminConfig, decrypt: (value) => encryptor.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs, ...(settings.magentoUrl ? { magentoUrl: settings.magentoUrl } : {}) }),
       createSqsSink({ logger, config: adminConfig, decrypt: (value) => encryptor.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
+      createAmqpSink({ logger, allowedTargets: settings.allowedTargets, connectTimeoutMs: settings.http.connectTimeoutMs, confirmTimeoutMs: settings.http.totalTimeoutMs }),
       ...(options.extraSinks ?? []),
     ]);
     closers.push(() => sinks.close());
