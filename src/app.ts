@@ -29,6 +29,7 @@ import { createElasticsearchSearch } from './search/elasticsearch.ts';
 import { createBuiltinSearch, type SearchEngine } from './search/engine.ts';
 import { createAmqpSink } from './sinks/amqp.ts';
 import { createEventBridgeSink } from './sinks/eventbridge.ts';
+import { createPubSubSink } from './sinks/pubsub.ts';
 import { createHttpSink } from './sinks/http.ts';
 import { createSqsSink } from './sinks/sqs.ts';
 import { createSinkRegistry, type SinkRegistry } from './sinks/registry.ts';
@@ -136,6 +137,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       // AWS sinks read credentials live from `async_events_aws/*` (secrets decrypted like Magento's Encrypted backend).
       createEventBridgeSink({ logger, config: adminConfig, decrypt: (value) => encryptor.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs, ...(settings.magentoUrl ? { magentoUrl: settings.magentoUrl } : {}) }),
       createSqsSink({ logger, config: adminConfig, decrypt: (value) => encryptor.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
+      createPubSubSink({ logger, config: adminConfig, requestTimeoutMs: settings.http.totalTimeoutMs }),
       createAmqpSink({ logger, allowedTargets: settings.allowedTargets, connectTimeoutMs: settings.http.connectTimeoutMs, confirmTimeoutMs: settings.http.totalTimeoutMs }),
       ...(options.extraSinks ?? []),
     ]);
