@@ -29,6 +29,7 @@ import { createElasticsearchSearch } from './search/elasticsearch.ts';
 import { createBuiltinSearch, type SearchEngine } from './search/engine.ts';
 import { createAmqpSink } from './sinks/amqp.ts';
 import { createEventBridgeSink } from './sinks/eventbridge.ts';
+import { createEventGridSink } from './sinks/eventgrid.ts';
 import { createPubSubSink } from './sinks/pubsub.ts';
 import { createHttpSink } from './sinks/http.ts';
 import { createSqsSink } from './sinks/sqs.ts';
@@ -138,6 +139,14 @@ export async function createApp(options: AppOptions): Promise<App> {
       createEventBridgeSink({ logger, config: adminConfig, decrypt: (value) => encryptor.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs, ...(settings.magentoUrl ? { magentoUrl: settings.magentoUrl } : {}) }),
       createSqsSink({ logger, config: adminConfig, decrypt: (value) => encryptor.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
       createPubSubSink({ logger, config: adminConfig, requestTimeoutMs: settings.http.totalTimeoutMs }),
+      createEventGridSink({
+        logger,
+        config: adminConfig,
+        decrypt: (value) => encryptor.decrypt(value),
+        allowedTargets: settings.allowedTargets,
+        connectTimeoutMs: settings.http.connectTimeoutMs,
+        totalTimeoutMs: settings.http.totalTimeoutMs,
+      }),
       createAmqpSink({ logger, allowedTargets: settings.allowedTargets, connectTimeoutMs: settings.http.connectTimeoutMs, confirmTimeoutMs: settings.http.totalTimeoutMs }),
       ...(options.extraSinks ?? []),
     ]);
