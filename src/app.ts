@@ -213,7 +213,15 @@ export function createAppParts(options: PartsOptions): AppParts {
 
   // sinks: the AWS SDKs load only when a command delivers
   const sinks = once(async () => {
-    const [{ createEventBridgeSink }, { createSqsSink }, config, crypto] = await Promise.all([import('./sinks/eventbridge.ts'), import('./sinks/sqs.ts'), adminConfig(), encryptor()]);
+    const [{ createEventBridgeSink }, { createSqsSink }, { createPubSubSink }, { createEventGridSink }, { createAmqpSink }, config, crypto] = await Promise.all([
+      import('./sinks/eventbridge.ts'),
+      import('./sinks/sqs.ts'),
+      import('./sinks/pubsub.ts'),
+      import('./sinks/eventgrid.ts'),
+      import('./sinks/amqp.ts'),
+      adminConfig(),
+      encryptor(),
+    ]);
     const registry = createSinkRegistry([
       createHttpSink({
         logger: logger.child({ stage: 'sink', sink: 'http' }),
@@ -222,8 +230,18 @@ export function createAppParts(options: PartsOptions): AppParts {
         totalTimeoutMs: settings.http.totalTimeoutMs,
       }),
       // AWS sinks read credentials live from `async_events_aws/*` (secrets decrypted like Magento's Encrypted backend).
-      createEventBridgeSink({ logger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
+      createEventBridgeSink({ logger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs, ...(settings.magentoUrl ? { magentoUrl: settings.magentoUrl } : {}) }),
       createSqsSink({ logger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
+      createPubSubSink({ logger, config, requestTimeoutMs: settings.http.totalTimeoutMs }),
+      createEventGridSink({
+        logger,
+        config,
+        decrypt: (value) => crypto.decrypt(value),
+        allowedTargets: settings.allowedTargets,
+        connectTimeoutMs: settings.http.connectTimeoutMs,
+        totalTimeoutMs: settings.http.totalTimeoutMs,
+      }),
+      createAmqpSink({ logger, allowedTargets: settings.allowedTargets, connectTimeoutMs: settings.http.connectTimeoutMs, confirmTimeoutMs: settings.http.totalTimeoutMs }),
       ...(options.extraSinks ?? []),
     ]);
     closing(() => registry.close());

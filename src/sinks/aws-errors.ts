@@ -117,3 +117,31 @@ export function outcomeForAwsThrow(
   context.logger.debug({ subscriptionId: context.subscriptionId, uuid: context.uuid, err: error }, `${context.service} delivery failed`);
   return outcomeForAwsError(error, context.paths, context.service);
 }
+
+/** A delivery asked to stop before it started hands its attempt back instead of sending. */
+export function refuseWhenAborted(attempt: { readonly signal?: AbortSignal; readonly subscription: { readonly id: number } }): void {
+  if (attempt.signal?.aborted) throw new AsyncEventsError('SHUTTING_DOWN', `delivery to subscription ${attempt.subscription.id} aborted`);
+}
+
+/**
+ * The outcome of a batched send, unless the attempt is aborted first: a batch serves several attempts, so one
+ * attempt's abort stops its wait, not the request the others share.
+ */
+export function untilAborted<T>(result: Promise<T>, attempt: { readonly signal?: AbortSignal; readonly subscription: { readonly id: number } }): Promise<T> {
+  const signal = attempt.signal;
+  if (!signal) return result;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AsyncEventsError('SHUTTING_DOWN', `delivery to subscription ${attempt.subscription.id} aborted`));
+    signal.addEventListener('abort', onAbort, { once: true });
+    result.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}

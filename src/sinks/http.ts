@@ -3,7 +3,7 @@ import { AsyncEventsError, isAsyncEventsError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { DeliveryOutcome, Subscription } from '../types.ts';
 import { createAddressGuard, type Resolver } from './address-guard.ts';
-import { cloudEventBody, legacyBody } from './payload.ts';
+import { CLOUDEVENT_CONTENT_TYPE, cloudEventBody, LEGACY_CONTENT_TYPE, legacyBody } from './payload.ts';
 import type { DeliveryAttemptRequest, Sink } from './sink.ts';
 import { signatureHeaders } from './signing.ts';
 
@@ -58,7 +58,7 @@ export function createHttpSink(options: HttpSinkOptions): Sink {
     const body = attempt.format === 'legacy' ? legacyBody(payload) : cloudEventBody(payload);
     const previousTokens = options.previousTokens ? await options.previousTokens(subscription) : [];
     const headers = {
-      'content-type': 'application/json',
+      'content-type': attempt.format === 'legacy' ? LEGACY_CONTENT_TYPE : CLOUDEVENT_CONTENT_TYPE,
       'user-agent': userAgent,
       ...signatureHeaders({ id: payload.uuid, body, token: subscription.verificationToken, previousTokens, now: now() }),
     };

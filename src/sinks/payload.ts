@@ -21,6 +21,13 @@ export function cloudEventBody(payload: EventPayload): string {
   );
 }
 
+/**
+ * Media type of a structured-mode CloudEvent (CloudEvents HTTP binding §3.2); the SDKs refuse `application/json`
+ * as "no cloud event detected". The legacy body is plain JSON.
+ */
+export const CLOUDEVENT_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
+export const LEGACY_CONTENT_TYPE = 'application/json';
+
 /** Upstream 3.x body. */
 export function legacyBody(payload: EventPayload): string {
   return '{"data":' + payload.data + '}';

@@ -193,13 +193,25 @@ describe('eventbridge sink with the real SDK against a SigV4-checking endpoint',
     expect((await b.deliver(attempt)).success).toBe(true);
     expect(fake.received.map((r) => (r.body.Entries as { Source: string }[])[0]?.Source)).toEqual(['store.example.org', 'other.example.net']);
 
+    // Embedded defaults: no admin config and no store base URL, but the sidecar knows Magento's URL.
+    fake.reply(ok);
+    const c = sink(configured({ 'async_events_aws/eventbridge/source': '' }), { magentoUrl: 'https://magento.example.com/' });
+    expect(await c.unusableReason()).toBeUndefined();
+    expect((await c.deliver(attempt)).success).toBe(true);
+    expect((fake.received.at(-1)?.body.Entries as { Source: string }[])[0]?.Source).toBe('magento.example.com');
+    const storeWins = sink(configured({ 'async_events_aws/eventbridge/source': '', 'web/unsecure/base_url': 'https://store.example.org/' }), { magentoUrl: 'https://magento.example.com/' });
+    fake.reply(ok);
+    expect((await storeWins.deliver(attempt)).success).toBe(true);
+    expect((fake.received.at(-1)?.body.Entries as { Source: string }[])[0]?.Source).toBe('store.example.org');
+
     const none = sink(configured({ 'async_events_aws/eventbridge/source': '' }));
     const outcome = await none.deliver(attempt);
     expect(outcome).toMatchObject({ success: false, retryable: false });
     expect(outcome.responseData).toContain('async_events_aws/eventbridge/source');
     expect(await none.unusableReason()).toContain('async_events_aws/eventbridge/source');
-    expect(fake.received).toHaveLength(2);
-    await Promise.all([a.close(), b.close(), none.close()]);
+    expect(outcome.responseData).toContain('ASYNC_EVENTS_MAGENTO_URL');
+    expect(fake.received).toHaveLength(4);
+    await Promise.all([a.close(), b.close(), c.close(), storeWins.close(), none.close()]);
   });
 
   it('gives a clear final outcome and unusable reason, without a request, when region or credentials are missing or half set', async () => {

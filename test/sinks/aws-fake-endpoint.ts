@@ -103,8 +103,11 @@ export interface FakeAwsEndpoint {
   readonly received: ReceivedAwsRequest[];
   /** Requests refused for their signature, with AWS's error code. */
   readonly refused: { code: string; message: string }[];
-  /** Queues replies for the next signed requests, in order. */
-  reply(...replies: Reply[]): void;
+  /** Queues replies for the next signed requests, in order; a function answers from the request. */
+  reply(...replies: (Reply | ((request: ReceivedAwsRequest) => Reply))[]): void;
+  /** Holds the answers to signed requests until `release()`. */
+  hold(): void;
+  release(): void;
   /** Forgets requests and unused replies. */
   reset(): void;
   close(): Promise<void>;
@@ -114,7 +117,8 @@ export async function startFakeAwsEndpoint(options: { service: string; region: s
   const secrets = new Map(Object.entries(options.secrets));
   const received: ReceivedAwsRequest[] = [];
   const refused: { code: string; message: string }[] = [];
-  const replies: Reply[] = [];
+  const replies: (Reply | ((request: ReceivedAwsRequest) => Reply))[] = [];
+  let held: (() => void)[] | undefined;
   const send = (res: http.ServerResponse, reply: Reply) => {
     res.writeHead(reply.status, { 'content-type': options.contentType, 'x-amzn-requestid': 'req-1', ...reply.headers }).end(JSON.stringify(reply.body));
   };
@@ -129,14 +133,18 @@ export async function startFakeAwsEndpoint(options: { service: string; region: s
         send(res, { status: check.status, body: { __type: check.code, message: check.message } });
         return;
       }
-      received.push({
+      const request: ReceivedAwsRequest = {
         accessKeyId: check.accessKeyId,
         target: headerText(req.headers, 'x-amz-target'),
         contentType: headerText(req.headers, 'content-type'),
         headers: req.headers,
         body: JSON.parse(body.toString('utf8')) as Record<string, unknown>,
-      });
-      send(res, replies.shift() ?? { status: 500, body: { __type: 'InternalException', message: 'the test scripted no reply for this request' } });
+      };
+      received.push(request);
+      const next = replies.shift() ?? { status: 500, body: { __type: 'InternalException', message: 'the test scripted no reply for this request' } };
+      const answer = () => send(res, typeof next === 'function' ? next(request) : next);
+      if (held) held.push(answer);
+      else answer();
     });
   });
   const port = await freePort();
@@ -146,6 +154,14 @@ export async function startFakeAwsEndpoint(options: { service: string; region: s
     received,
     refused,
     reply: (...more) => replies.push(...more),
+    hold: () => {
+      held = [];
+    },
+    release: () => {
+      const waiting = held ?? [];
+      held = undefined;
+      for (const answer of waiting) answer();
+    },
     reset: () => {
       received.length = 0;
       refused.length = 0;

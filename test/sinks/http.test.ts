@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type CloudEvent, HTTP } from 'cloudevents';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAsyncEventsError } from '../../src/errors.ts';
@@ -68,15 +69,15 @@ describe('http sink against local receivers', () => {
   });
   const attempt = (path: string, format: PayloadFormat = 'cloudevents', url?: string) => ({ subscription: subscription(path, url), payload, format, deathCount: 0 });
 
-  it.each<[PayloadFormat, string]>([
-    ['cloudevents', `{"specversion":"1.0","id":"${payload.uuid}","source":"1","type":"sales.order.created","datacontenttype":"application\\/json","data":${data}}`],
-    ['legacy', `{"data":${data}}`],
-  ])('delivers %s, signed so that both a plain HMAC and standardwebhooks verify the raw body', async (format, expectedBody) => {
+  it.each<[PayloadFormat, string, string]>([
+    ['cloudevents', `{"specversion":"1.0","id":"${payload.uuid}","source":"1","type":"sales.order.created","datacontenttype":"application\\/json","data":${data}}`, 'application/cloudevents+json; charset=utf-8'],
+    ['legacy', `{"data":${data}}`, 'application/json'],
+  ])('delivers %s, signed so that both a plain HMAC and standardwebhooks verify the raw body', async (format, expectedBody, contentType) => {
     const outcome = await sink().deliver(attempt('/ok', format));
     expect(outcome).toEqual({ success: true, retryable: false, responseData: '{"received":true}', statusCode: 200 });
     const got = received.at(-1) as Received;
     expect(got.body.toString('utf8')).toBe(expectedBody);
-    expect(got.headers['content-type']).toBe('application/json');
+    expect(got.headers['content-type']).toBe(contentType);
     expect(got.headers['user-agent']).toBe('async-events-test/1');
     expect(got.headers['x-magento-signature']).toBe(createHmac('sha256', Buffer.from(token, 'utf8')).update(got.body).digest('hex'));
     const headers = { 'webhook-id': String(got.headers['webhook-id']), 'webhook-timestamp': String(got.headers['webhook-timestamp']), 'webhook-signature': String(got.headers['webhook-signature']) };
@@ -84,6 +85,22 @@ describe('http sink against local receivers', () => {
     expect(new Webhook('whsec_' + Buffer.from(token, 'utf8').toString('base64')).verify(got.body.toString('utf8'), headers)).toBeTruthy();
     expect(new Webhook('whsec_' + Buffer.from('old-token').toString('base64')).verify(got.body.toString('utf8'), headers)).toBeTruthy();
     expect(() => new Webhook('whsec_' + Buffer.from('wrong').toString('base64')).verify(got.body.toString('utf8'), headers)).toThrow();
+  });
+
+  it('delivers a CloudEvent that the official CloudEvents SDK reads in structured mode', async () => {
+    await sink().deliver(attempt('/ok', 'cloudevents'));
+    const got = received.at(-1) as Received;
+    const event = HTTP.toEvent({ headers: got.headers, body: got.body.toString('utf8') });
+    expect(Array.isArray(event)).toBe(false);
+    const single = event as CloudEvent<unknown>;
+    expect(single).toMatchObject({ specversion: '1.0', id: payload.uuid, source: '1', type: payload.eventName, datacontenttype: 'application/json' });
+    expect(single.data).toEqual(JSON.parse(data));
+  });
+
+  it('keeps application/json for the legacy body, which is no CloudEvent', async () => {
+    await sink().deliver(attempt('/ok', 'legacy'));
+    const got = received.at(-1) as Received;
+    expect(() => HTTP.toEvent({ headers: got.headers, body: got.body.toString('utf8') })).toThrow(/no cloud event detected/);
   });
 
   it.each<[string, { retryable: boolean; statusCode?: number; retryAfterSeconds?: number; disableSubscription?: boolean; responseData?: RegExp }]>([
