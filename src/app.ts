@@ -1,47 +1,37 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter, setMaxListeners } from 'node:events';
 import type { ApiDependencies, AttemptEvent, Authenticator, ServiceHealth } from './api/dependencies.ts';
-import { createApiTokenAuth, createCompositeAuth, createIntegrationAuth } from './api/auth.ts';
-import { createMetrics, type Metrics } from './api/metrics.ts';
-import { collectBridgeRoutes, serviceKey } from './bridge/routes.ts';
+import type { Metrics } from './api/metrics.ts';
 import { createAdminConfig, type AdminConfig } from './config/admin-config.ts';
 import { readMagentoInstall, type MagentoInstall } from './config/magento-root.ts';
 import type { MagentoModule } from './config/modules.ts';
 import { loadEventRegistry, type LoadedRegistry } from './config/registry.ts';
 import type { Settings } from './config/settings.ts';
 import type { AttemptContext, AttemptReport } from './delivery/attempt.ts';
-import { startConsumer, type ConsumerName } from './delivery/consumers.ts';
+import type { ConsumerName } from './delivery/consumers.ts';
 import { createDeliveryLimiter } from './delivery/limiter.ts';
-import { createDeliveryTimings } from './delivery/timings.ts';
-import { redriveParked } from './delivery/redrive.ts';
-import { replayChain } from './delivery/replay.ts';
-import { createRetryHandler } from './delivery/retry-handler.ts';
-import { createTriggerHandler } from './delivery/trigger-handler.ts';
 import { AsyncEventsError, coerceError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { MagentoCallback } from './magento/callback.ts';
-import { MagentoCallbackError } from './magento/callback-error.ts';
-import { describeAvailability, guardAgainstOutages, type GuardedCallback, type MagentoAvailability } from './magento/outage-breaker.ts';
-import { createRestCallback } from './magento/rest-callback.ts';
-import { indexWebapiRoutes, loadWebapiRoutes, type WebapiRoute, type WebapiRouteIndex } from './magento/webapi-routes.ts';
+import type { WebapiRoute, WebapiRouteIndex } from './magento/webapi-routes.ts';
 import { encodeTriggerMessage } from './queue/publish.ts';
 import type { QueueConsumer, QueueTransport } from './queue/transport.ts';
-import { createBuiltinSearch, type SearchEngine } from './search/engine.ts';
+import type { SearchEngine } from './search/engine.ts';
+import { MagentoCallbackError } from './magento/callback-error.ts';
+import { describeAvailability, guardAgainstOutages, type GuardedCallback, type MagentoAvailability } from './magento/outage-breaker.ts';
 import { createAddressGuard } from './sinks/address-guard.ts';
-import { createHttpSink } from './sinks/http.ts';
 import { createSinkRegistry, type SinkRegistry } from './sinks/registry.ts';
 import { ensureEmbeddedCryptKey, readEmbeddedCryptKey } from './store/crypt-key.ts';
 import { createEncryptor, type Encryptor } from './store/encryptor.ts';
-import { readActivity } from './store/activity.ts';
 import { createStore } from './store/index.ts';
-import { cleanDeliveryLog } from './store/log-cleanup.ts';
 import type { Store } from './store/store.ts';
 import type { EventRegistry, StoreId } from './types.ts';
 
 /*
  * The one place that wires the stages together, in pipeline order:
  * config → store → queue → Magento callback → sinks → delivery (consumers) → search → API.
- * Commands build the app once and use the parts they need; `start` runs all of it.
+ * Commands build the parts they need (createAppParts); `start` runs all of it (createApp). Modules only some
+ * parts use are imported when that part is built, so a one-shot command loads little more than its own code.
  */
 
 export interface AppOptions {
@@ -103,6 +93,8 @@ export interface PartsOptions extends AppOptions {
   readonly onAttempt?: (report: AttemptReport) => void;
   /** Called when Magento's callbacks become reachable or not (the gauge). */
   readonly onMagentoAvailability?: (availability: MagentoAvailability) => void;
+  /** Skip the XSD check of async_events.xml when only event names are looked up (`publish`). */
+  readonly schemaCheck?: boolean;
   /** RabbitMQ outage handling; `doctor` gives up quickly instead of waiting for the broker. */
   readonly amqp?: { readonly unavailableTimeoutMs?: number; readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number } };
 }
@@ -147,7 +139,7 @@ export function createAppParts(options: PartsOptions): AppParts {
   const config = once(async () => {
     // config: the Magento root and its merged async_events.xml
     const install = await readMagentoInstall(settings.magentoRoot);
-    const loaded = await loadEventRegistry(install, logger.child({ stage: 'config' }));
+    const loaded = await loadEventRegistry(install, logger.child({ stage: 'config' }), options.schemaCheck === false ? { schemaCheck: false } : {});
     for (const error of loaded.errors) logger.error({ file: error.file, line: error.line }, `async_events.xml: ${error.file}:${error.line}:${error.column ?? 1} ${error.message}`);
     for (const missing of loaded.missing) logger.warn({ module: missing }, `module ${missing} is enabled in app/etc/config.php but not found on disk`);
     return { install, loaded };
@@ -200,6 +192,7 @@ export function createAppParts(options: PartsOptions): AppParts {
     return loadRoutes(loaded.modules, loaded.registry);
   });
   const callback = once(async () => {
+    const { createRestCallback } = await import('./magento/rest-callback.ts');
     // Magento faults that clear by themselves hold trigger messages behind a breaker instead of parking them.
     const built = guardAgainstOutages(
       settings.magentoUrl
@@ -213,7 +206,8 @@ export function createAppParts(options: PartsOptions): AppParts {
 
   // sinks: the AWS SDKs load only when a command delivers
   const sinks = once(async () => {
-    const [{ createEventBridgeSink }, { createSqsSink }, { createPubSubSink }, { createEventGridSink }, { createAmqpSink }, config, crypto] = await Promise.all([
+    const [{ createHttpSink }, { createEventBridgeSink }, { createSqsSink }, { createPubSubSink }, { createEventGridSink }, { createAmqpSink }, config, crypto] = await Promise.all([
+      import('./sinks/http.ts'),
       import('./sinks/eventbridge.ts'),
       import('./sinks/sqs.ts'),
       import('./sinks/pubsub.ts'),
@@ -250,7 +244,7 @@ export function createAppParts(options: PartsOptions): AppParts {
 
   // search: Elasticsearch when configured and indexing is on, else SQL over the log
   const search = once(async () => {
-    const opened = await store();
+    const [opened, { createBuiltinSearch }] = await Promise.all([store(), import('./search/engine.ts')]);
     const builtin = createBuiltinSearch({ db: opened.db, dialect: opened.dialect });
     if (!settings.elasticsearchUrl) return { engine: builtin, elasticsearch: undefined };
     const { createElasticsearchSearch, magentoIndexPrefix } = await import('./search/index.ts');
@@ -305,6 +299,17 @@ export function createAppParts(options: PartsOptions): AppParts {
 /** Everything, as `start` runs it: tables created, queues declared, every part built. */
 export async function createApp(options: AppOptions): Promise<App> {
   const { settings, logger } = options;
+  const [{ createMetrics }, { createDeliveryTimings }, { replayChain }, { redriveParked }, { startConsumer }, { createTriggerHandler }, { createRetryHandler }, { readActivity }, { cleanDeliveryLog }] = await Promise.all([
+    import('./api/metrics.ts'),
+    import('./delivery/timings.ts'),
+    import('./delivery/replay.ts'),
+    import('./delivery/redrive.ts'),
+    import('./delivery/consumers.ts'),
+    import('./delivery/trigger-handler.ts'),
+    import('./delivery/retry-handler.ts'),
+    import('./store/activity.ts'),
+    import('./store/log-cleanup.ts'),
+  ]);
   const metrics = createMetrics();
   metrics.magentoReachable.set(1);
   const timings = createDeliveryTimings();
@@ -474,6 +479,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 
 /** Magento's REST routes of the enabled modules, plus the generated bridge's routes for services without one. */
 export async function loadRoutes(modules: readonly MagentoModule[], registry: EventRegistry): Promise<WebapiRouteIndex> {
+  const [{ indexWebapiRoutes, loadWebapiRoutes }, { collectBridgeRoutes, serviceKey }] = await Promise.all([import('./magento/webapi-routes.ts'), import('./bridge/routes.ts')]);
   const magentoRoutes = await loadWebapiRoutes(modules);
   const routed = new Set(magentoRoutes.all().map((r) => serviceKey(r.serviceClass, r.serviceMethod)));
   // Services without a REST route are reached through the route the generated bridge module adds for them.
@@ -534,6 +540,7 @@ export function integrationAsBearer(adminConfig: AdminConfig): (integrationName:
 }
 
 async function createAuthenticator(settings: Settings, store: Store, logger: Logger, adminConfig: AdminConfig): Promise<Authenticator> {
+  const { createApiTokenAuth, createCompositeAuth, createIntegrationAuth } = await import('./api/auth.ts');
   const authenticators: Authenticator[] = [];
   if (settings.apiToken) authenticators.push(createApiTokenAuth(settings.apiToken));
   // With Magento's own database, Magento integration tokens authorize too (ACL MageOS_AsyncEvents::manage).

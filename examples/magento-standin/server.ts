@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../../src/package-root.ts';
 
 /*
  * A stand-in for Magento's REST API, for the demo (`npm start`), tests and benchmarks: it answers the routes the
@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
  * a Magento install. `{{id}}` and `{{increment}}` in the response files take the requested id.
  */
 
-const responsesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'responses');
+// The package's copy: the same whether this runs from examples/ or compiled into dist/examples/.
+const responsesDir = packagePath('examples', 'magento-standin', 'responses');
 
 const routes: { pattern: RegExp; file: string }[] = [
   { pattern: /^\/V1\/orders\/([^/]+)$/, file: 'order.json' },

@@ -1,17 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AsyncEventsError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
 import type { EventRegistry } from '../types.ts';
 import { renderTemplates } from './render.ts';
 import { BRIDGE_ROUTE_PREFIX, DEFAULT_ROUTE_RESOURCE, collectBridgeRoutes, normalizeClassName } from './routes.ts';
 import { writeChangedFiles, type WriteResult } from './write.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-export const DEFAULT_TEMPLATES_DIR = path.join(REPO_ROOT, 'templates', 'bridge');
-export const DEFAULT_SCHEMA_FILE = path.join(REPO_ROOT, 'schemas', 'async_events.xsd');
+export const DEFAULT_TEMPLATES_DIR = path.join(PACKAGE_ROOT, 'templates', 'bridge');
+export const DEFAULT_SCHEMA_FILE = path.join(PACKAGE_ROOT, 'schemas', 'async_events.xsd');
 export const DEFAULT_CONSOLE_URL = 'http://localhost:8080/';
 /** Where the schema lands in the module: the URN `urn:magento:module:MageOS_AsyncEvents:etc/async_events.xsd`. */
 export const SCHEMA_OUTPUT = 'etc/async_events.xsd';

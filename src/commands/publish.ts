@@ -20,7 +20,7 @@ export async function publish(event: string, json: string, flags: Flags & { stor
   }
   try {
     const setup = flags.setup === true;
-    const parts = createAppParts({ settings: await settingsFrom(flags), logger: oneShotLogger(), migrate: setup, declareTopology: setup });
+    const parts = createAppParts({ settings: await settingsFrom(flags), logger: oneShotLogger(), migrate: setup, declareTopology: setup, schemaCheck: false });
     try {
       const [{ loaded }, transport] = await Promise.all([parts.config(), parts.transport()]);
       if (!loaded.registry.has(event)) console.error(`warning: no enabled module declares "${event}"; the consumer will park the message`);

@@ -142,7 +142,11 @@ async function present(file: string): Promise<boolean> {
   }
 }
 
-export async function loadEventRegistry(install: Pick<MagentoInstall, 'root' | 'modules'>, logger: Logger): Promise<LoadedRegistry> {
+/**
+ * `schemaCheck: false` skips the XSD validation (an xmllint-wasm worker, the costliest part) for callers that only
+ * look names up, such as `publish`; `validate`, `doctor` and `start` keep it.
+ */
+export async function loadEventRegistry(install: Pick<MagentoInstall, 'root' | 'modules'>, logger: Logger, options: { readonly schemaCheck?: boolean } = {}): Promise<LoadedRegistry> {
   const discovery = await discoverModules(install);
   const errors: ConfigFileError[] = [...discovery.errors];
   for (const name of discovery.missing) {
@@ -163,7 +167,10 @@ export async function loadEventRegistry(install: Pick<MagentoInstall, 'root' | '
   }
 
   const readableFiles = found.filter((entry): entry is typeof entry & { text: string } => entry.text !== undefined);
-  const verdicts = await validateAsyncEventsXml(readableFiles.map(({ file, text }) => ({ file, text })));
+  const verdicts =
+    options.schemaCheck === false
+      ? readableFiles.map(({ file }) => ({ file, valid: true, errors: [] }))
+      : await validateAsyncEventsXml(readableFiles.map(({ file, text }) => ({ file, text })));
   const verdictByFile = new Map(verdicts.map((verdict) => [verdict.file, verdict]));
 
   const merged = new Map<string, MergedEntry>();

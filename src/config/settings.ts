@@ -1,8 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AsyncEventsError, isAsyncEventsError } from '../errors.ts';
+import { packagePath } from '../package-root.ts';
 import type { PayloadFormat } from '../types.ts';
 import { readMagentoInstall, type MagentoInstall } from './magento-root.ts';
 import { phpPath, type PhpObject, type PhpValue } from './php-array.ts';
@@ -319,7 +319,7 @@ async function defaultMagentoRoot(cwd: string): Promise<string> {
   } catch {
     // fall through to the copy shipped with the package
   }
-  return fileURLToPath(new URL('../../examples/magento', import.meta.url));
+  return packagePath('examples', 'magento');
 }
 
 /**

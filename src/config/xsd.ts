@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { validateXML } from 'xmllint-wasm';
+import { packagePath } from '../package-root.ts';
 import type { ConfigFileError } from './config-error.ts';
 
 /**
@@ -9,7 +9,7 @@ import type { ConfigFileError } from './config-error.ts';
  * each run starts a worker thread.
  */
 
-export const ASYNC_EVENTS_XSD_PATH = fileURLToPath(new URL('../../schemas/async_events.xsd', import.meta.url));
+export const ASYNC_EVENTS_XSD_PATH = packagePath('schemas', 'async_events.xsd');
 
 export interface XmlDocument {
   /** Name used in errors (relative to the Magento root). */

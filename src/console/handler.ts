@@ -2,14 +2,15 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../package-root.ts';
 
 /*
  * The web console: hand-written ES modules, CSS and one HTML page, served as they are (no build step). Every file
  * is read once when the handler is made, so a request never touches the disk and the ETag is computed once.
  */
 
-export const DEFAULT_PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
+// Served from the package's src/ even when the code runs compiled from dist/: the files are not compiled.
+export const DEFAULT_PUBLIC_DIR = packagePath('src', 'console', 'public');
 
 /** Where the console's files are served from; `/` serves its index.html too (assets use absolute paths). */
 export const CONSOLE_PREFIX = '/console';

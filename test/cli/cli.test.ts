@@ -14,7 +14,7 @@ import { MAGENTO_TOKEN, REPO_ROOT, startReceiver, startSidecar, waitFor, type Te
 /* The `async-events` command as a user runs it: a real process, real exit codes, output on stdout/stderr. */
 
 const execFileAsync = promisify(execFile);
-const BIN = path.join(REPO_ROOT, 'bin/async-events.js');
+const BIN = path.join(REPO_ROOT, 'bin/async-events-dev.js');
 
 interface Result {
   readonly code: number;

@@ -47,7 +47,7 @@ for (const { mode, services } of modes) {
     });
 
     const startConsumer = () => {
-      const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/async-events.js'), 'consumer:start', 'event.trigger.consumer'], {
+      const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/async-events-dev.js'), 'consumer:start', 'event.trigger.consumer'], {
         env: { ...process.env, ...env },
         stdio: ['ignore', 'ignore', process.env.CRASH_DEBUG ? 'inherit' : 'ignore'],
       });
