@@ -45,6 +45,8 @@ export interface AppOptions {
   readonly databaseQueue?: { readonly pollIntervalMs?: number; readonly leaseSeconds?: number };
   /** Backoff of the Magento outage breaker (tests shorten it; production doubles from 1 s up to 60 s). */
   readonly magentoBackoff?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+  /** Seconds past due before a chain's retry message counts as lost (overdue-chains.ts); tests shorten it. */
+  readonly overdueGraceSeconds?: number;
   /** Test hook passed to every attempt (crash injection). */
   readonly crashPoint?: AttemptContext['crashPoint'];
   /** Extra sinks (tests); added after the built-in ones. */
@@ -299,7 +301,7 @@ export function createAppParts(options: PartsOptions): AppParts {
 /** Everything, as `start` runs it: tables created, queues declared, every part built. */
 export async function createApp(options: AppOptions): Promise<App> {
   const { settings, logger } = options;
-  const [{ createMetrics }, { createDeliveryTimings }, { replayChain }, { redriveParked }, { startConsumer }, { createTriggerHandler }, { createRetryHandler }, { readActivity }, { cleanDeliveryLog }] = await Promise.all([
+  const [{ createMetrics }, { createDeliveryTimings }, { replayChain }, { redriveParked }, { startConsumer }, { createTriggerHandler }, { createRetryHandler }, { readActivity }, { cleanDeliveryLog }, overdue] = await Promise.all([
     import('./api/metrics.ts'),
     import('./delivery/timings.ts'),
     import('./delivery/replay.ts'),
@@ -309,6 +311,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     import('./delivery/retry-handler.ts'),
     import('./store/activity.ts'),
     import('./store/log-cleanup.ts'),
+    import('./delivery/overdue-chains.ts'),
   ]);
   const metrics = createMetrics();
   metrics.magentoReachable.set(1);
@@ -445,6 +448,13 @@ export async function createApp(options: AppOptions): Promise<App> {
           const forgetIndexed = search.forget && (await adminConfig.indexingEnabled()) ? search.forget : undefined;
           await cleanDeliveryLog(adminConfig, store, logger, new Date(), forgetIndexed ? { forgetIndexed } : {});
         }, 'delivery log cleanup');
+        // Only RabbitMQ loses retry messages (its delay queues); the database queue keeps them in a table.
+        if (names.includes('event.retry.consumer') && transport.kind === 'amqp') {
+          const graceSeconds = options.overdueGraceSeconds ?? overdue.DEFAULT_OVERDUE_GRACE_SECONDS;
+          every(Math.min(overdue.OVERDUE_SWEEP_INTERVAL_MS, graceSeconds * 250), async () => {
+            await overdue.sweepOverdueChains(attempts, { graceSeconds, onRequeued: (n) => metrics.overdueChainsRequeuedTotal.inc(n) });
+          }, 'overdue chain sweep');
+        }
         const indexer = elasticsearch;
         if (indexer?.index) {
           every(2000, async () => {

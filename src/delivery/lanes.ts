@@ -8,6 +8,9 @@ import type { AttemptContext } from './attempt.ts';
  */
 export const LANE_FULL_DELAY_SECONDS = 5;
 
+/** Seconds before a chain handed off by the trigger consumer (its lane was full) is first tried from the retry queue. */
+export const HAND_OFF_DELAY_SECONDS = 1;
+
 /** Whether a new attempt for this subscription would have to wait behind its own slow deliveries. */
 export function laneFull(ctx: AttemptContext, subscription: Subscription): boolean {
   return ctx.limiter.full(subscription.id);

@@ -45,6 +45,8 @@ export function createRetryHandler(ctx: AttemptContext): MessageHandler {
       }
       if (laneFull(ctx, subscription)) {
         // Its recipient is slow: waiting here would hold a prefetch slot other subscriptions' retries need.
+        // Its due time moves with it, or the overdue sweep would take the wait for a lost message.
+        if (chain) await ctx.store.log.postponeChain(retry.uuid, new Date(Date.now() + LANE_FULL_DELAY_SECONDS * 1000));
         await ctx.transport.scheduleRetry(retry, LANE_FULL_DELAY_SECONDS);
         return;
       }

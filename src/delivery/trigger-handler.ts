@@ -6,7 +6,7 @@ import type { EventPayload, EventRegistry, Subscription } from '../types.ts';
 import { coerceError, isAsyncEventsError } from '../errors.ts';
 import { continueLoggedChain, runAttempt, type AttemptContext } from './attempt.ts';
 import { chainUuid } from './chain-id.ts';
-import { laneFull } from './lanes.ts';
+import { HAND_OFF_DELAY_SECONDS, laneFull } from './lanes.ts';
 import { retryContent } from './retry-content.ts';
 
 export interface TriggerHandlerContext extends AttemptContext {
@@ -81,9 +81,7 @@ export function createTriggerHandler(ctx: TriggerHandlerContext): MessageHandler
     const results = await Promise.allSettled(
       pending.map(({ subscription, uuid }) => {
         const payload: EventPayload = { uuid, eventName: trigger.eventName, storeId: trigger.storeId, data };
-        if (laneFull(ctx, subscription)) {
-          return ctx.transport.scheduleRetry({ subscription_id: subscription.id, death_count: 0, content: retryContent(payload, ctx.format), uuid }, 1);
-        }
+        if (laneFull(ctx, subscription)) return handOff(ctx, subscription, payload);
         // The attempt's log write creates the chain row, in the same transaction as its first log row.
         return runAttempt(ctx, subscription, payload, 0);
       }),
@@ -92,6 +90,18 @@ export function createTriggerHandler(ctx: TriggerHandlerContext): MessageHandler
     const failed = results.find((result) => result.status === 'rejected');
     if (failed) throw coerceError(failed.reason);
   };
+}
+
+/**
+ * Hands a chain whose lane is full to the retry queue as its first attempt. The chain is written first, pending with
+ * its content, so that the overdue sweep (overdue-chains.ts) can send it again if the broker loses the message.
+ */
+async function handOff(ctx: TriggerHandlerContext, subscription: Subscription, payload: EventPayload): Promise<void> {
+  const content = retryContent(payload, ctx.format);
+  const uuid = payload.uuid;
+  const nextAttemptAt = new Date(Date.now() + HAND_OFF_DELAY_SECONDS * 1000);
+  await ctx.store.log.holdChain({ uuid, subscriptionId: subscription.id, eventName: payload.eventName, storeId: String(payload.storeId), nextAttemptAt, content });
+  await ctx.transport.scheduleRetry({ subscription_id: subscription.id, death_count: 0, content, uuid }, HAND_OFF_DELAY_SECONDS);
 }
 
 async function park(ctx: TriggerHandlerContext, delivery: QueueDelivery, reason: string): Promise<void> {

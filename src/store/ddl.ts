@@ -22,6 +22,7 @@ export const MANAGED_TABLES = [
   'async_event_retry',
   'async_event_parked_message',
   'async_event_attempt_target',
+  'async_event_held_payload',
 ] as const satisfies readonly TableName[];
 
 export type ManagedTable = (typeof MANAGED_TABLES)[number];
@@ -141,6 +142,14 @@ export function mysqlCreateTable(table: ManagedTable, t: TableNames): string {
   \`created\` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
   PRIMARY KEY (\`parked_id\`)
 ) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Queue messages that cannot be handled, with the reason (sidecar)'`;
+    case 'async_event_held_payload':
+      // One row per chain handed to the retry queue before its first attempt, so a lost retry message can be rebuilt.
+      return `CREATE TABLE IF NOT EXISTS ${q(name)} (
+  \`uuid\` varchar(64) NOT NULL,
+  \`content\` longtext NOT NULL,
+  \`created\` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  PRIMARY KEY (\`uuid\`)
+) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Payloads of chains waiting for their first attempt (sidecar)'`;
     case 'async_event_attempt_target':
       // No foreign key: the row is written in the attempt's transaction and removed with its log row by the cleanup.
       return `CREATE TABLE IF NOT EXISTS ${q(name)} (
@@ -272,6 +281,14 @@ export function sqliteCreateTable(table: ManagedTable, t: TableNames): string[] 
   "queue_name" VARCHAR(255) NOT NULL,
   "body" TEXT NOT NULL,
   "reason" TEXT NOT NULL,
+  "created" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+)`,
+      ];
+    case 'async_event_held_payload':
+      return [
+        `CREATE TABLE IF NOT EXISTS ${d(name)} (
+  "uuid" VARCHAR(64) NOT NULL PRIMARY KEY,
+  "content" TEXT NOT NULL,
   "created" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
 )`,
       ];

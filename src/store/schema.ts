@@ -71,6 +71,13 @@ export interface AsyncEventParkedMessageTable {
   created: Timestamp;
 }
 
+/** The retry content of a chain handed to the retry queue before its first attempt (ours). */
+export interface AsyncEventHeldPayloadTable {
+  uuid: string;
+  content: string;
+  created: Timestamp;
+}
+
 /** Where each attempt went (ours): the recipient and sink of its subscription at the time of the attempt. */
 export interface AsyncEventAttemptTargetTable {
   log_id: number;
@@ -129,6 +136,7 @@ export interface Database {
   async_event_retry: AsyncEventRetryTable;
   async_event_parked_message: AsyncEventParkedMessageTable;
   async_event_attempt_target: AsyncEventAttemptTargetTable;
+  async_event_held_payload: AsyncEventHeldPayloadTable;
   core_config_data: CoreConfigDataTable;
   queue: QueueTable;
   queue_message: QueueMessageTable;
