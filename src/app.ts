@@ -448,8 +448,7 @@ export async function createApp(options: AppOptions): Promise<App> {
           const forgetIndexed = search.forget && (await adminConfig.indexingEnabled()) ? search.forget : undefined;
           await cleanDeliveryLog(adminConfig, store, logger, new Date(), forgetIndexed ? { forgetIndexed } : {});
         }, 'delivery log cleanup');
-        // Only RabbitMQ loses retry messages (its delay queues); the database queue keeps them in a table.
-        if (names.includes('event.retry.consumer') && transport.kind === 'amqp') {
+        if (names.includes('event.retry.consumer') && !transport.keepsScheduledRetries) {
           const graceSeconds = options.overdueGraceSeconds ?? overdue.DEFAULT_OVERDUE_GRACE_SECONDS;
           every(Math.min(overdue.OVERDUE_SWEEP_INTERVAL_MS, graceSeconds * 250), async () => {
             await overdue.sweepOverdueChains(attempts, { graceSeconds, onRequeued: (n) => metrics.overdueChainsRequeuedTotal.inc(n) });

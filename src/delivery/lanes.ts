@@ -8,6 +8,9 @@ import type { AttemptContext } from './attempt.ts';
  */
 export const LANE_FULL_DELAY_SECONDS = 5;
 
+/** How far ahead a put-off chain's due time is moved, so its waiting is not taken for a lost message. */
+export const POSTPONE_AHEAD_SECONDS = 60;
+
 /** Seconds before a chain handed off by the trigger consumer (its lane was full) is first tried from the retry queue. */
 export const HAND_OFF_DELAY_SECONDS = 1;
 

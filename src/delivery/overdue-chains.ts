@@ -48,6 +48,7 @@ export async function sweepOverdueChains(ctx: AttemptContext, options: OverdueSw
       if (!(await ctx.store.log.claimOverdue(chain.uuid, chain.nextAttemptAt, now))) continue;
       await ctx.transport.requeue('event.failover.retry', encodeRetryMessage({ subscription_id: subscription.id, death_count: chain.deathCount, content, uuid: chain.uuid }));
       requeued++;
+      ctx.logger.debug({ uuid: chain.uuid, status: chain.status, deathCount: chain.deathCount, dueAt: chain.nextAttemptAt }, 'overdue chain sent again');
     } catch (error) {
       ctx.logger.warn({ err: coerceError(error), uuid: chain.uuid }, 'could not send an overdue chain again; the next sweep retries');
     }

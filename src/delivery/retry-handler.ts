@@ -2,7 +2,7 @@ import { parseRetryMessage } from '../queue/publish.ts';
 import type { MessageHandler } from '../queue/transport.ts';
 import { isAsyncEventsError } from '../errors.ts';
 import { continueLoggedChain, runAttempt, type AttemptContext } from './attempt.ts';
-import { createKeyedMutex, LANE_FULL_DELAY_SECONDS, laneFull } from './lanes.ts';
+import { createKeyedMutex, LANE_FULL_DELAY_SECONDS, laneFull, POSTPONE_AHEAD_SECONDS } from './lanes.ts';
 import { payloadFromRetryContent } from './retry-content.ts';
 
 /**
@@ -45,9 +45,14 @@ export function createRetryHandler(ctx: AttemptContext): MessageHandler {
       }
       if (laneFull(ctx, subscription)) {
         // Its recipient is slow: waiting here would hold a prefetch slot other subscriptions' retries need.
-        // Its due time moves with it, or the overdue sweep would take the wait for a lost message.
-        if (chain) await ctx.store.log.postponeChain(retry.uuid, new Date(Date.now() + LANE_FULL_DELAY_SECONDS * 1000));
+        // Its due time moves with it, or the overdue sweep would take the wait for a lost message; a minute ahead at a
+        // time, so a long wait costs one write a minute, not one per put-off.
+        const now = Date.now();
+        if (chain?.nextAttemptAt && !ctx.transport.keepsScheduledRetries && chain.nextAttemptAt.getTime() < now + LANE_FULL_DELAY_SECONDS * 1000) {
+          await ctx.store.log.postponeChain(retry.uuid, new Date(now + POSTPONE_AHEAD_SECONDS * 1000));
+        }
         await ctx.transport.scheduleRetry(retry, LANE_FULL_DELAY_SECONDS);
+        ctx.logger.debug({ uuid: retry.uuid, deathCount: retry.death_count }, 'lane full: retry put off');
         return;
       }
       const payload = payloadFromRetryContent(retry.content, {

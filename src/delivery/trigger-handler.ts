@@ -93,15 +93,19 @@ export function createTriggerHandler(ctx: TriggerHandlerContext): MessageHandler
 }
 
 /**
- * Hands a chain whose lane is full to the retry queue as its first attempt. The chain is written first, pending with
- * its content, so that the overdue sweep (overdue-chains.ts) can send it again if the broker loses the message.
+ * Hands a chain whose lane is full to the retry queue as its first attempt. Where the transport may lose the
+ * message, the chain is written first, pending with its content, so that the overdue sweep (overdue-chains.ts) can
+ * send it again.
  */
 async function handOff(ctx: TriggerHandlerContext, subscription: Subscription, payload: EventPayload): Promise<void> {
   const content = retryContent(payload, ctx.format);
   const uuid = payload.uuid;
   const nextAttemptAt = new Date(Date.now() + HAND_OFF_DELAY_SECONDS * 1000);
-  await ctx.store.log.holdChain({ uuid, subscriptionId: subscription.id, eventName: payload.eventName, storeId: String(payload.storeId), nextAttemptAt, content });
+  if (!ctx.transport.keepsScheduledRetries) {
+    await ctx.store.log.holdChain({ uuid, subscriptionId: subscription.id, eventName: payload.eventName, storeId: String(payload.storeId), nextAttemptAt, content });
+  }
   await ctx.transport.scheduleRetry({ subscription_id: subscription.id, death_count: 0, content, uuid }, HAND_OFF_DELAY_SECONDS);
+  ctx.logger.debug({ uuid, subscriptionId: subscription.id }, 'lane full: chain handed to the retry queue');
 }
 
 async function park(ctx: TriggerHandlerContext, delivery: QueueDelivery, reason: string): Promise<void> {
