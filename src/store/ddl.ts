@@ -23,6 +23,7 @@ export const MANAGED_TABLES = [
   'async_event_parked_message',
   'async_event_attempt_target',
   'async_event_held_payload',
+  'async_event_previous_token',
 ] as const satisfies readonly TableName[];
 
 export type ManagedTable = (typeof MANAGED_TABLES)[number];
@@ -158,6 +159,17 @@ export function mysqlCreateTable(table: ManagedTable, t: TableNames): string {
   \`sink\` varchar(255) NOT NULL,
   PRIMARY KEY (\`log_id\`)
 ) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Where each delivery attempt went: recipient and sink at the time (sidecar)'`;
+    case 'async_event_previous_token':
+      // No foreign key, like our other tables: deleting a subscription removes its rows in the same transaction.
+      return `CREATE TABLE IF NOT EXISTS ${q(name)} (
+  \`token_id\` int(10) unsigned NOT NULL AUTO_INCREMENT,
+  \`subscription_id\` int(10) unsigned NOT NULL,
+  \`verification_token\` varchar(255) NOT NULL,
+  \`replaced_at\` datetime NOT NULL,
+  PRIMARY KEY (\`token_id\`),
+  KEY ${q(indexName(name, ['subscription_id']))} (\`subscription_id\`),
+  KEY ${q(indexName(name, ['replaced_at']))} (\`replaced_at\`)
+) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Replaced verification tokens that still sign during the rotation grace period, encrypted (sidecar)'`;
   }
 }
 
@@ -299,6 +311,17 @@ export function sqliteCreateTable(table: ManagedTable, t: TableNames): string[] 
   "recipient_url" VARCHAR(1024) NOT NULL,
   "sink" VARCHAR(255) NOT NULL
 )`,
+      ];
+    case 'async_event_previous_token':
+      return [
+        `CREATE TABLE IF NOT EXISTS ${d(name)} (
+  "token_id" INTEGER PRIMARY KEY AUTOINCREMENT,
+  "subscription_id" INTEGER NOT NULL,
+  "verification_token" VARCHAR(255) NOT NULL,
+  "replaced_at" TEXT NOT NULL
+)`,
+        index(['subscription_id']),
+        index(['replaced_at']),
       ];
   }
 }

@@ -8,6 +8,7 @@ import { createDeliveryLog } from './delivery-log.ts';
 import { createEncryptor } from './encryptor.ts';
 import { migrate } from './migrations.ts';
 import { createParkedMessages } from './parked-messages.ts';
+import { createPreviousTokenRepository } from './previous-tokens.ts';
 import type { TableName, TableNames } from './schema.ts';
 import type { Store } from './store.ts';
 import { createSubscriptionRepository } from './subscriptions.ts';
@@ -37,6 +38,7 @@ const TABLES: Record<TableName, true> = {
   async_event_parked_message: true,
   async_event_attempt_target: true,
   async_event_held_payload: true,
+  async_event_previous_token: true,
   core_config_data: true,
   queue: true,
   queue_message: true,
@@ -84,6 +86,7 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     log: createDeliveryLog(db, dialect, logger),
     parked: createParkedMessages(db, logger),
     configValues: createConfigValues(db, dialect),
+    previousTokens: createPreviousTokenRepository(db, encryptor, logger),
     migrate: () => migrate(db, dialect, tables, logger),
     ping,
     close: () => db.destroy(),

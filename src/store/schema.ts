@@ -6,7 +6,7 @@ import type { ColumnType, Generated } from 'kysely';
  *
  * Upstream's tables (`async_event_subscriber`, `async_event_subscriber_log`) and Magento's (`core_config_data`,
  * `queue*`) keep their exact columns; the `async_event_chain`, `async_event_retry`,
- * `async_event_parked_message` and `async_event_attempt_target` tables are ours.
+ * `async_event_parked_message`, `async_event_attempt_target` and `async_event_previous_token` tables are ours.
  */
 
 type Timestamp = ColumnType<Date | string, Date | string | undefined, Date | string>;
@@ -85,6 +85,15 @@ export interface AsyncEventAttemptTargetTable {
   sink: string;
 }
 
+/** Replaced verification tokens of a subscription (ours), kept while the rotation grace period lasts. */
+export interface AsyncEventPreviousTokenTable {
+  token_id: Generated<number>;
+  subscription_id: number;
+  /** Encrypted like `async_event_subscriber.verification_token`. */
+  verification_token: string;
+  replaced_at: Timestamp;
+}
+
 export interface CoreConfigDataTable {
   config_id: Generated<number>;
   scope: string;
@@ -137,6 +146,7 @@ export interface Database {
   async_event_parked_message: AsyncEventParkedMessageTable;
   async_event_attempt_target: AsyncEventAttemptTargetTable;
   async_event_held_payload: AsyncEventHeldPayloadTable;
+  async_event_previous_token: AsyncEventPreviousTokenTable;
   core_config_data: CoreConfigDataTable;
   queue: QueueTable;
   queue_message: QueueMessageTable;

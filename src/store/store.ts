@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Chain, ChainStatus, DeliveryLogRow, Subscription } from '../types.ts';
+import type { PreviousTokenRepository } from './previous-tokens.ts';
 import type { Database, TableNames } from './schema.ts';
 
 /**
@@ -17,6 +18,8 @@ export interface Store {
   readonly log: DeliveryLog;
   readonly parked: ParkedMessages;
   readonly configValues: ConfigValues;
+  /** Replaced verification tokens that still sign during the rotation grace period. */
+  readonly previousTokens: PreviousTokenRepository;
   /** Creates what is missing; never drops or rewrites data. */
   migrate(): Promise<MigrationReport>;
   /** Cheap round trip for `/readyz` and `doctor`. */

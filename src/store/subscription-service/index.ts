@@ -12,9 +12,11 @@ import {
   type ValidNewSubscription,
 } from './input.ts';
 import { SUBSCRIPTION_RULES, type Candidate, type FieldProblem, type RuleContext, type SinkState, type SubscriptionRule } from './rules.ts';
+import { DEFAULT_TOKEN_ROTATION, keepReplacedToken, type TokenRotation } from './token-rotation.ts';
 
 export type { FieldProblem, SinkState, SubscriptionRule } from './rules.ts';
 export type { NewSubscriptionInput, SubscriptionChangeInput, SubscriptionField } from './input.ts';
+export type { TokenRotation } from './token-rotation.ts';
 
 /*
  * The one place subscriptions are created, changed and deleted: REST, GraphQL and (through REST) the console call
@@ -36,7 +38,7 @@ export interface SubscriptionService {
 }
 
 export interface SubscriptionServiceOptions {
-  readonly store: Pick<Store, 'subscriptions'>;
+  readonly store: Pick<Store, 'subscriptions' | 'previousTokens'>;
   readonly events: () => EventRegistry;
   readonly sinks: () => Promise<readonly SinkState[]>;
   readonly access: EventAccess;
@@ -44,6 +46,8 @@ export interface SubscriptionServiceOptions {
   readonly recipientRefusal?: ((url: URL) => string | undefined) | undefined;
   /** Defaults to SUBSCRIPTION_RULES. */
   readonly rules?: readonly SubscriptionRule[];
+  /** How long a replaced token keeps signing (token-rotation.ts); default 24 hours. */
+  readonly tokenRotation?: TokenRotation | undefined;
 }
 
 /** The problems a refusal carries, or undefined when the error is not a field refusal of this service. */
@@ -103,6 +107,7 @@ async function write<T>(run: () => Promise<T>): Promise<T> {
 
 export function createSubscriptionService(options: SubscriptionServiceOptions): SubscriptionService {
   const rules = options.rules ?? SUBSCRIPTION_RULES;
+  const tokenRotation = options.tokenRotation ?? DEFAULT_TOKEN_ROTATION;
   const { store, access } = options;
 
   async function checkRules(candidate: Candidate): Promise<void> {
@@ -162,12 +167,16 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
         active: patch.active ?? current.active,
         touched,
       });
+      const graceHours = patch.verificationToken === undefined ? undefined : await keepReplacedToken(store, tokenRotation, current, patch.verificationToken);
+      let updated: Subscription;
       try {
-        return await write(() => store.subscriptions.update(id, patch));
+        updated = await write(() => store.subscriptions.update(id, patch));
       } catch (error) {
         if (isAsyncEventsError(error, 'SUBSCRIPTION_NOT_FOUND')) throw notFound(id);
         throw error;
       }
+      if (graceHours !== undefined) tokenRotation.replaced?.(id, graceHours);
+      return updated;
     },
 
     async delete(caller, id) {
