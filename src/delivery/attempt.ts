@@ -50,8 +50,21 @@ export interface AttemptReport {
 export async function runAttempt(ctx: AttemptContext, subscription: Subscription, payload: EventPayload, deathCount: number): Promise<AttemptReport> {
   const started = performance.now();
   const outcome = await ctx.limiter.run(subscription.id, () => deliver(ctx, subscription, payload, deathCount), ctx.signal);
-  const durationMs = performance.now() - started;
+  return recordOutcome(ctx, subscription, payload, deathCount, outcome, performance.now() - started);
+}
 
+/**
+ * `runAttempt`, unless the subscription's lane stays full for `laneWaitMs`: then nothing is done and the result is
+ * undefined, so the caller can hand the chain off instead of holding its message behind slow deliveries.
+ */
+export async function attemptWithin(ctx: AttemptContext, subscription: Subscription, payload: EventPayload, deathCount: number, laneWaitMs: number): Promise<AttemptReport | undefined> {
+  const started = performance.now();
+  const result = await ctx.limiter.runWithin(subscription.id, laneWaitMs, () => deliver(ctx, subscription, payload, deathCount), ctx.signal);
+  if (!result.ran) return undefined;
+  return recordOutcome(ctx, subscription, payload, deathCount, result.value, performance.now() - started);
+}
+
+async function recordOutcome(ctx: AttemptContext, subscription: Subscription, payload: EventPayload, deathCount: number, outcome: DeliveryOutcome, durationMs: number): Promise<AttemptReport> {
   let chainStatus: ChainStatus;
   let retryInSeconds: number | undefined;
   const deaths = deathCount + 1;

@@ -4,9 +4,9 @@ import { parseTriggerMessage } from '../queue/publish.ts';
 import type { MessageHandler, QueueDelivery } from '../queue/transport.ts';
 import type { EventPayload, EventRegistry, Subscription } from '../types.ts';
 import { coerceError, isAsyncEventsError } from '../errors.ts';
-import { continueLoggedChain, runAttempt, type AttemptContext } from './attempt.ts';
+import { attemptWithin, continueLoggedChain, type AttemptContext } from './attempt.ts';
 import { chainUuid } from './chain-id.ts';
-import { HAND_OFF_DELAY_SECONDS, laneFull } from './lanes.ts';
+import { HAND_OFF_DELAY_SECONDS, LANE_WAIT_MS } from './lanes.ts';
 import { retryContent } from './retry-content.ts';
 
 export interface TriggerHandlerContext extends AttemptContext {
@@ -79,11 +79,12 @@ export function createTriggerHandler(ctx: TriggerHandlerContext): MessageHandler
     }
 
     const results = await Promise.allSettled(
-      pending.map(({ subscription, uuid }) => {
+      pending.map(async ({ subscription, uuid }) => {
         const payload: EventPayload = { uuid, eventName: trigger.eventName, storeId: trigger.storeId, data };
-        if (laneFull(ctx, subscription)) return handOff(ctx, subscription, payload);
-        // The attempt's log write creates the chain row, in the same transaction as its first log row.
-        return runAttempt(ctx, subscription, payload, 0);
+        // The attempt's log write creates the chain row, in the same transaction as its first log row. A lane still
+        // full after a short wait is held by slow deliveries: the chain is handed off instead of holding the trigger.
+        const report = await attemptWithin(ctx, subscription, payload, 0, LANE_WAIT_MS);
+        if (!report) await handOff(ctx, subscription, payload);
       }),
     );
     // Every chain settled before the message is handed back, so none is left half-done behind a rejection.
