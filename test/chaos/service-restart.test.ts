@@ -7,9 +7,8 @@ import { startReceiver, startSidecar, waitFor, type QueueMode, type TestSidecar 
  * with a success row, none is lost. Runs alone (vitest.chaos.config.ts): it stops the shared servers, or private ones
  * (ASYNC_EVENTS_TEST_RABBITMQ_PORT/_NODE, ASYNC_EVENTS_TEST_MARIADB_PORT/_DAEMON_ARGS in test/support/services.ts).
  *
- * The receiver is slow and the lane narrow, so most chains are handed to the retry queue before their first attempt;
- * a RabbitMQ restart loses some of those messages from its delay queues, and the overdue sweep (a short grace here)
- * must send them again.
+ * Retry messages RabbitMQ loses in its delay queues across the restart are sent again by the overdue sweep (a short
+ * grace here); test/delivery/overdue-chains.test.ts covers the sweep itself.
  */
 
 const EVENTS = 2000;
