@@ -4,10 +4,10 @@ import type { AttemptContext } from './attempt.ts';
 import { chainContent } from './attempt.ts';
 
 /**
- * The overdue sweep: a chain whose retry is long past due has lost its retry message. RabbitMQ loses messages in
- * upstream's delay queues across a broker restart (they are auto-delete queues with `x-expires`, which take their
- * messages with them), and the chain's row, not the broker, is the durable record of what is owed. The sweep puts
- * such a chain's next attempt straight onto `event.failover.retry`.
+ * The overdue sweep: a chain whose retry is long past due has lost its retry message. A RabbitMQ restart in the
+ * middle of a run was seen to leave chains with no message in any queue (the chaos suite, before this sweep), and
+ * the chain's row, not the broker, is the durable record of what is owed. The sweep puts such a chain's next
+ * attempt straight onto `event.failover.retry`, past upstream's delay queues.
  *
  * A chain that is only late (a backlog) gets a second copy, which the retry handler drops as stale once the first
  * has moved the chain on (death counts), so the cost of a false alarm is one duplicate message, never a fork.

@@ -39,7 +39,7 @@ export interface QueueTransport {
   readonly kind: 'amqp' | 'database';
   /**
    * Whether a scheduled retry survives anything the transport's server goes through. The database queue keeps it as
-   * a row; RabbitMQ has been seen to lose messages of upstream's delay queues across a broker restart, so chains are
+   * a row; RabbitMQ has been seen to lose retry messages across a broker restart, so chains are
    * also kept owed in the store and sent again when overdue (delivery/overdue-chains.ts).
    */
   readonly keepsScheduledRetries: boolean;
