@@ -7,7 +7,9 @@ import { readMagentoInstall, type MagentoInstall } from './config/magento-root.t
 import type { MagentoModule } from './config/modules.ts';
 import { loadEventRegistry, type LoadedRegistry } from './config/registry.ts';
 import type { Settings } from './config/settings.ts';
+import type { AlertSender } from './delivery/alerts.ts';
 import type { AttemptContext, AttemptReport } from './delivery/attempt.ts';
+import type { HealthTracker } from './delivery/health.ts';
 import type { ConsumerName } from './delivery/consumers.ts';
 import { createDeliveryLimiter } from './delivery/limiter.ts';
 import { AsyncEventsError, coerceError } from './errors.ts';
@@ -49,6 +51,10 @@ export interface AppOptions {
   readonly crashPoint?: AttemptContext['crashPoint'];
   /** Extra sinks (tests); added after the built-in ones. */
   readonly extraSinks?: SinkRegistryInput;
+  /** Clock of subscription health: auto-disable hours, alert limits, hour buckets (tests). */
+  readonly clock?: () => Date;
+  /** Operator alert delivery bounds (tests shorten them). */
+  readonly alerts?: { readonly timeoutMs?: number; readonly queueLimit?: number };
 }
 
 type SinkRegistryInput = Parameters<typeof createSinkRegistry>[0];
@@ -68,6 +74,9 @@ export interface App {
   readonly adminConfig: AdminConfig;
   readonly metrics: Metrics;
   readonly attempts: AttemptContext;
+  /** Subscription health, kept from every attempt (auto-disable, operator alerts). */
+  readonly health: HealthTracker;
+  readonly alerts: AlertSender;
   readonly deps: ApiDependencies;
   events(): EventRegistry;
   publish(eventName: string, args: Record<string, unknown>, storeId?: StoreId): Promise<void>;
@@ -299,7 +308,20 @@ export function createAppParts(options: PartsOptions): AppParts {
 /** Everything, as `start` runs it: tables created, queues declared, every part built. */
 export async function createApp(options: AppOptions): Promise<App> {
   const { settings, logger } = options;
-  const [{ createMetrics }, { createDeliveryTimings }, { replayChain }, { redriveParked }, { startConsumer }, { createTriggerHandler }, { createRetryHandler }, { readActivity }, { cleanDeliveryLog }] = await Promise.all([
+  const [
+    { createMetrics },
+    { createDeliveryTimings },
+    { replayChain },
+    { redriveParked },
+    { startConsumer },
+    { createTriggerHandler },
+    { createRetryHandler },
+    { readActivity },
+    { cleanDeliveryLog },
+    { createHealthTracker },
+    { createAlertSender },
+    { createHealthConfig },
+  ] = await Promise.all([
     import('./api/metrics.ts'),
     import('./delivery/timings.ts'),
     import('./delivery/replay.ts'),
@@ -309,12 +331,17 @@ export async function createApp(options: AppOptions): Promise<App> {
     import('./delivery/retry-handler.ts'),
     import('./store/activity.ts'),
     import('./store/log-cleanup.ts'),
+    import('./delivery/health.ts'),
+    import('./delivery/alerts.ts'),
+    import('./config/health-config.ts'),
   ]);
   const metrics = createMetrics();
   metrics.magentoReachable.set(1);
   const timings = createDeliveryTimings();
   const attemptFeed = new EventEmitter();
   attemptFeed.setMaxListeners(0);
+  // Built once the store is open; attempts only run after that.
+  let healthTracker: HealthTracker | undefined;
   const parts = createAppParts({
     ...options,
     migrate: true,
@@ -324,6 +351,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       recordMetrics(metrics, report);
       timings.record(report.subscription.id, report.subscription.recipientUrl, report.durationMs);
       attemptFeed.emit('attempt', toAttemptEvent(report));
+      healthTracker?.record(report);
     },
   });
   const closeAll = () => parts.close();
@@ -340,6 +368,19 @@ export async function createApp(options: AppOptions): Promise<App> {
     const sinks = await parts.sinks();
     const { engine: search, elasticsearch } = await parts.search();
     const attempts = await parts.attempts();
+
+    const healthConfig = createHealthConfig(adminConfig, (stored) => encryptor.decrypt(stored), logger);
+    const alerts = createAlertSender({ target: () => healthConfig.alertTarget(), logger, registry: metrics.registry, ...options.alerts });
+    const health = createHealthTracker({
+      store,
+      config: healthConfig,
+      alerts,
+      logger,
+      inFlight: (id) => attempts.limiter.inFlight(id),
+      perSubscriptionMetrics: settings.metricsPerSubscription ? metrics.registry : undefined,
+      ...(options.clock ? { now: options.clock } : {}),
+    });
+    healthTracker = health;
 
     const events = () => config.registry;
     const consumers: QueueConsumer[] = [];
@@ -393,6 +434,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         return () => attemptFeed.off('attempt', listener);
       },
       auth,
+      subscriptionHealth: health,
       recipientRefusal: createAddressGuard({ allowedTargets: settings.allowedTargets }).recipientRefusal,
     };
 
@@ -425,6 +467,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       adminConfig,
       metrics,
       attempts,
+      health,
+      alerts,
       deps,
       events,
       publish,
@@ -445,6 +489,7 @@ export async function createApp(options: AppOptions): Promise<App> {
           const forgetIndexed = search.forget && (await adminConfig.indexingEnabled()) ? search.forget : undefined;
           await cleanDeliveryLog(adminConfig, store, logger, new Date(), forgetIndexed ? { forgetIndexed } : {});
         }, 'delivery log cleanup');
+        every(60_000, () => health.sweep(), 'subscription health sweep');
         const indexer = elasticsearch;
         if (indexer?.index) {
           every(2000, async () => {
@@ -468,6 +513,8 @@ export async function createApp(options: AppOptions): Promise<App> {
           parts.abortInFlight();
           await stopping;
         }
+        // The figures of the last attempts go in before the store closes.
+        await health.settle().catch((error: unknown) => logger.warn({ err: coerceError(error) }, 'subscription health not written'));
         await closeAll();
       },
     };

@@ -9,6 +9,8 @@ export interface DeliveryLimiter {
   run<T>(subscriptionId: number, task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
   /** Whether the subscription's lane has no slot left (running or waiting tasks fill it). */
   full(subscriptionId: number): boolean;
+  /** Tasks of the subscription running or waiting for a slot (its health's "attempts in flight"). */
+  inFlight(subscriptionId: number): number;
   readonly active: number;
 }
 
@@ -67,6 +69,9 @@ export function createDeliveryLimiter(options: { global: number; perSubscription
     },
     full(subscriptionId) {
       return (perSubscription.get(subscriptionId)?.users ?? 0) >= options.perSubscription;
+    },
+    inFlight(subscriptionId) {
+      return perSubscription.get(subscriptionId)?.users ?? 0;
     },
     async run<T>(subscriptionId: number, task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
       let entry = perSubscription.get(subscriptionId);

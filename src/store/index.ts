@@ -10,6 +10,7 @@ import { migrate } from './migrations.ts';
 import { createParkedMessages } from './parked-messages.ts';
 import type { TableName, TableNames } from './schema.ts';
 import type { Store } from './store.ts';
+import { createSubscriptionHealthStore } from './subscription-health.ts';
 import { createSubscriptionRepository } from './subscriptions.ts';
 import { TablePrefixPlugin } from './table-prefix-plugin.ts';
 
@@ -36,6 +37,8 @@ const TABLES: Record<TableName, true> = {
   async_event_retry: true,
   async_event_parked_message: true,
   async_event_attempt_target: true,
+  async_event_subscription_health: true,
+  async_event_subscription_health_hour: true,
   core_config_data: true,
   queue: true,
   queue_message: true,
@@ -83,6 +86,7 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     log: createDeliveryLog(db, dialect, logger),
     parked: createParkedMessages(db, logger),
     configValues: createConfigValues(db, dialect),
+    health: createSubscriptionHealthStore(db, dialect),
     migrate: () => migrate(db, dialect, tables, logger),
     ping,
     close: () => db.destroy(),

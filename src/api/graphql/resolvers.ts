@@ -7,7 +7,7 @@ import type { LiveFeeds } from './live-feed.ts';
 import { pageFromArgs } from './paging.ts';
 import { parkedLimit, parkedNode, redriveSelection } from './parked.ts';
 import { replayMatching } from './replay-query.ts';
-import type { SubscriptionField } from '../../store/subscription-service/index.ts';
+import type { SubscriptionField, SubscriptionHealth } from '../../store/subscription-service/index.ts';
 import { assertMayTouchDelivery, servicesOf, toGraphqlInputError } from '../services.ts';
 import { buildTrace } from './trace.ts';
 
@@ -175,7 +175,29 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
       sink: (subscription: Subscription) => subscription.metadata,
       subscribedAt: (subscription: Subscription) => subscription.subscribedAt?.toISOString() ?? null,
       modified: (subscription: Subscription) => subscription.modified?.toISOString() ?? null,
+      health: withErrorCodes(async (subscription: Subscription) => {
+        const health = (await subscriptions.healthOf([subscription])).get(subscription.id);
+        return health ? graphqlHealth(health) : null;
+      }),
     },
+  };
+}
+
+function graphqlHealth(health: SubscriptionHealth) {
+  return {
+    status: health.status,
+    consecutiveFailures: health.consecutiveFailures,
+    lastSuccessAt: health.lastSuccessAt?.toISOString() ?? null,
+    lastFailure: health.lastFailure ? { at: health.lastFailure.at.toISOString(), statusCode: health.lastFailure.statusCode, response: health.lastFailure.response } : null,
+    successRateLastHour: health.successRate.lastHour,
+    successRateLastDay: health.successRate.lastDay,
+    attemptsLastHour: health.attempts.lastHour,
+    attemptsLastDay: health.attempts.lastDay,
+    inFlight: health.inFlight,
+    filteredOut: health.filteredOut,
+    disabledReason: health.disabledReason,
+    disabledAt: health.disabledAt?.toISOString() ?? null,
+    hourly: health.hourly.map((b) => ({ hour: b.hourStart.toISOString(), succeeded: b.succeeded, failed: b.failed, chainsFailed: b.chainsFailed })),
   };
 }
 
