@@ -515,6 +515,8 @@ export async function createApp(options: AppOptions): Promise<App> {
         }
         // The figures of the last attempts go in before the store closes.
         await health.settle().catch((error: unknown) => logger.warn({ err: coerceError(error) }, 'subscription health not written'));
+        // Alerts raised until now get a moment; an alert URL that hangs does not hold up the exit.
+        await alerts.close();
         await closeAll();
       },
     };

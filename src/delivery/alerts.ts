@@ -27,6 +27,8 @@ export interface AlertSender {
   send(type: AlertType, data: Readonly<Record<string, unknown>>): void;
   /** Resolves when every queued alert has been sent or given up (tests, shutdown). */
   idle(): Promise<void>;
+  /** Shutdown: lets queued alerts go for up to `graceMs`, then cuts off what still runs. */
+  close(graceMs?: number): Promise<void>;
 }
 
 export interface AlertSenderOptions {
@@ -76,6 +78,7 @@ export function createAlertSender(options: AlertSenderOptions): AlertSender {
   const counter = options.registry ? alertsCounter(options.registry) : undefined;
   const logger = options.logger.child({ component: 'alerts' });
   const queue: Queued[] = [];
+  const closing = new AbortController();
   let active = 0;
   let waiters: (() => void)[] = [];
 
@@ -107,7 +110,7 @@ export function createAlertSender(options: AlertSenderOptions): AlertSender {
         method: 'POST',
         headers: alertHeaders(item.id, timestamp, item.body, target.secret),
         body: item.body,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.any([closing.signal, AbortSignal.timeout(timeoutMs)]),
         redirect: 'manual',
       });
       await response.body?.cancel().catch(() => undefined);
@@ -121,6 +124,13 @@ export function createAlertSender(options: AlertSenderOptions): AlertSender {
       count(item.type, 'failed');
       logger.warn({ alert: item.type, id: item.id, reason: coerceError(error).message }, 'alert URL unreachable; alert not delivered');
     }
+  }
+
+  function idle(): Promise<void> {
+    return new Promise((resolve) => {
+      waiters.push(resolve);
+      settleWaiters();
+    });
   }
 
   function pump(): void {
@@ -141,7 +151,7 @@ export function createAlertSender(options: AlertSenderOptions): AlertSender {
       const id = `alert_${randomUUID()}`;
       const body = JSON.stringify({ type, timestamp: now().toISOString(), data });
       logger.warn({ alert: type, id, data }, `alert ${type}`);
-      if (queue.length >= limit) {
+      if (queue.length >= limit || closing.signal.aborted) {
         count(type, 'dropped');
         logger.warn({ alert: type, id, queued: queue.length }, 'alert queue full (the alert URL is slow or down); alert dropped');
         return;
@@ -149,11 +159,14 @@ export function createAlertSender(options: AlertSenderOptions): AlertSender {
       queue.push({ type, id, body });
       pump();
     },
-    idle() {
-      return new Promise((resolve) => {
-        waiters.push(resolve);
-        settleWaiters();
-      });
+    idle,
+    async close(graceMs = 1000) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+      for (const item of queue.splice(0)) count(item.type, 'dropped');
+      closing.abort();
+      await idle();
     },
   };
 }

@@ -169,29 +169,39 @@ export function createHealthTracker(options: HealthTrackerOptions): HealthTracke
       if (d.gone !== undefined) entry.gone = d.gone;
       bySubscription.set(d.subscription.id, entry);
     }
-    const records = await store.health.get([...bySubscription.keys()]);
-    if (perSubscription) for (const [id, r] of records) perSubscription.consecutive.set({ subscription_id: String(id) }, r.consecutiveFailures);
     const concerned = [...bySubscription.values()].filter((e) => e.chainsFailed > 0 || e.gone !== undefined);
+    // Only failed chains have consequences; a batch of deliveries costs no read (unless its gauges are exported).
+    if (concerned.length === 0 && !perSubscription) return;
+    const records = await store.health.get((perSubscription ? [...bySubscription.values()] : concerned).map((e) => e.subscription.id));
+    if (perSubscription) for (const [id, r] of records) perSubscription.consecutive.set({ subscription_id: String(id) }, r.consecutiveFailures);
     if (concerned.length === 0) return;
     const [threshold, hours] = await Promise.all([config.autoDisableMinFailures(), config.autoDisableHours()]);
     for (const entry of concerned) {
       const record = records.get(entry.subscription.id);
       if (!record) continue;
-      if (entry.gone !== undefined) await disabledByGone(entry.subscription, record, entry.gone);
-      if (entry.chainsFailed === 0) continue;
-      await deadAlert(entry.subscription, record, entry.lastFailedChain);
-      const level = failingLevel(record.consecutiveFailures, threshold);
-      if (level > record.alertLevel && (await store.health.raiseAlertLevel(record.subscriptionId, level))) {
-        alerts.send('subscription.failing', {
-          subscription: subscriptionRef(entry.subscription),
-          level,
-          consecutiveFailures: record.consecutiveFailures,
-          threshold,
-          lastFailure: record.lastFailureAt ? { at: record.lastFailureAt.toISOString(), statusCode: record.lastFailureStatus, response: record.lastFailureResponse ?? '' } : null,
-        });
+      try {
+        await consequencesOf(entry, record, threshold, hours);
+      } catch (error) {
+        logger.warn({ err: coerceError(error), subscriptionId: entry.subscription.id }, 'subscription health: checking alerts and auto-disable failed');
       }
-      if (entry.gone === undefined) await maybeAutoDisable(entry.subscription, record, hours, threshold);
     }
+  }
+
+  async function consequencesOf(entry: { subscription: Subscription; chainsFailed: number; lastFailedChain?: PendingDelta['lastFailedChain']; gone?: string }, record: HealthRecord, threshold: number, hours: number): Promise<void> {
+    if (entry.gone !== undefined) await disabledByGone(entry.subscription, record, entry.gone);
+    if (entry.chainsFailed === 0) return;
+    await deadAlert(entry.subscription, record, entry.lastFailedChain);
+    const level = failingLevel(record.consecutiveFailures, threshold);
+    if (level > record.alertLevel && (await store.health.raiseAlertLevel(record.subscriptionId, level))) {
+      alerts.send('subscription.failing', {
+        subscription: subscriptionRef(entry.subscription),
+        level,
+        consecutiveFailures: record.consecutiveFailures,
+        threshold,
+        lastFailure: record.lastFailureAt ? { at: record.lastFailureAt.toISOString(), statusCode: record.lastFailureStatus, response: record.lastFailureResponse ?? '' } : null,
+      });
+    }
+    if (entry.gone === undefined) await maybeAutoDisable(entry.subscription, record, hours, threshold);
   }
 
   async function disabledByGone(subscription: Subscription, record: HealthRecord, response: string): Promise<void> {
@@ -205,12 +215,14 @@ export function createHealthTracker(options: HealthTrackerOptions): HealthTracke
   async function maybeAutoDisable(subscription: Subscription, record: HealthRecord, hours: number, threshold: number): Promise<void> {
     if (hours === 0) return;
     const at = now();
-    const since = Math.max(record.lastSuccessAt?.getTime() ?? 0, record.trackedSince.getTime());
-    if (at.getTime() - since < hours * HOUR) return;
-    const failedChains = await store.health.failedChainsSince(subscription.id, new Date(at.getTime() - hours * HOUR));
-    if (failedChains < threshold) return;
+    const window = hours * HOUR;
+    if (at.getTime() - Math.max(record.lastSuccessAt?.getTime() ?? 0, record.trackedSince.getTime()) < window) return;
     const current = await store.subscriptions.get(subscription.id);
     if (!current?.active) return;
+    // A change to the subscription (a new URL, re-enabled in Magento's admin) starts the count over too.
+    if (current.modified && at.getTime() - current.modified.getTime() < window) return;
+    const failedChains = await store.health.failedChainsSince(subscription.id, new Date(at.getTime() - window));
+    if (failedChains < threshold) return;
     const reason = `Auto-disabled at ${at.toISOString()}: no successful delivery for ${hours} h and ${failedChains} failed chains in that time (system/async_events/auto_disable_hours = ${hours}, auto_disable_min_failures = ${threshold})`;
     await store.subscriptions.update(subscription.id, { active: false });
     await store.health.markDisabled(subscription.id, reason, at);

@@ -72,6 +72,24 @@ describe('alert sender', () => {
     expect(hanging.requests).toHaveLength(2);
   });
 
+  it('close() gives queued alerts a moment, then cuts off a hanging URL and drops the rest', async () => {
+    const hanging = await startReceiver(() => 'hang');
+    const registry = new Registry();
+    const sender = createAlertSender({ target: async () => ({ url: hanging.url, secret: 's' }), logger: pino({ level: 'silent' }), registry, concurrency: 1, timeoutMs: 600_000 });
+    try {
+      sender.send('chain.dead', { subscription: { id: 1 }, count: 1 });
+      sender.send('chain.dead', { subscription: { id: 2 }, count: 1 });
+      await waitFor('the first alert request', () => hanging.requests.length === 1);
+      await sender.close(50);
+      expect(await counterValues(registry)).toEqual({ 'chain.dead/dropped': 1, 'chain.dead/failed': 1 });
+      sender.send('chain.dead', { subscription: { id: 3 }, count: 1 });
+      expect(await counterValues(registry)).toEqual({ 'chain.dead/dropped': 2, 'chain.dead/failed': 1 });
+      expect(hanging.requests).toHaveLength(1);
+    } finally {
+      await hanging.close();
+    }
+  });
+
   it('an alert with no URL configured is logged and counted as unconfigured', async () => {
     const registry = new Registry();
     const sender = createAlertSender({ target: async () => undefined, logger: pino({ level: 'silent' }), registry });

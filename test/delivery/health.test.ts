@@ -158,6 +158,10 @@ for (const { mode, services } of modes) {
         },
       });
 
+      // A page of subscriptions reads every health in one go (and each the same as alone).
+      const page = await fetch(`${base}/graphql`, { method: 'POST', headers: auth, body: JSON.stringify({ query: '{ subscriptions(eventName: "customer.created") { nodes { id health { status consecutiveFailures } } } }' }) });
+      expect(await page.json()).toEqual({ data: { subscriptions: { nodes: [{ id: String(subscription.id), health: { status: 'failing', consecutiveFailures: 1 } }] } } });
+
       const after = await successes();
       expect(after.text).toContain(`async_events_subscription_consecutive_failures{subscription_id="${subscription.id}"} 1`);
       expect(after.count - before.count).toBe(2);

@@ -67,6 +67,7 @@ async function inGraphqlTerms<T>(run: () => Promise<T>): Promise<T> {
 export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
   const { subscriptions } = servicesOf(deps);
   const audit = deps.logger.child({ component: 'graphql' });
+  const healthOf = batched((items: readonly Subscription[]) => subscriptions.healthOf(items));
 
   return {
     Query: {
@@ -176,11 +177,32 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
       subscribedAt: (subscription: Subscription) => subscription.subscribedAt?.toISOString() ?? null,
       modified: (subscription: Subscription) => subscription.modified?.toISOString() ?? null,
       health: withErrorCodes(async (subscription: Subscription) => {
-        const health = (await subscriptions.healthOf([subscription])).get(subscription.id);
+        const health = await healthOf(subscription);
         return health ? graphqlHealth(health) : null;
       }),
     },
   };
+}
+
+/**
+ * The health of every subscription of a page in one read: graphql-js resolves a list's fields in one tick, so the
+ * calls of that tick are gathered and loaded together.
+ */
+function batched(load: (items: readonly Subscription[]) => Promise<Map<number, SubscriptionHealth>>): (item: Subscription) => Promise<SubscriptionHealth | undefined> {
+  let waiting: { item: Subscription; resolve: (health: SubscriptionHealth | undefined) => void; reject: (error: unknown) => void }[] = [];
+  return (item) =>
+    new Promise((resolve, reject) => {
+      waiting.push({ item, resolve, reject });
+      if (waiting.length > 1) return;
+      setImmediate(() => {
+        const batch = waiting;
+        waiting = [];
+        load(batch.map((w) => w.item)).then(
+          (found) => batch.forEach((w) => w.resolve(found.get(w.item.id))),
+          (error: unknown) => batch.forEach((w) => w.reject(error)),
+        );
+      });
+    });
 }
 
 function graphqlHealth(health: SubscriptionHealth) {
