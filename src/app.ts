@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter, setMaxListeners } from 'node:events';
 import type { ApiDependencies, AttemptEvent, Authenticator, ServiceHealth } from './api/dependencies.ts';
 import type { Metrics } from './api/metrics.ts';
+import type { Registry } from 'prom-client';
 import { createAdminConfig, type AdminConfig } from './config/admin-config.ts';
 import { readMagentoInstall, type MagentoInstall } from './config/magento-root.ts';
 import type { MagentoModule } from './config/modules.ts';
@@ -104,6 +105,8 @@ export interface PartsOptions extends AppOptions {
   readonly onMagentoAvailability?: (availability: MagentoAvailability) => void;
   /** Skip the XSD check of async_events.xml when only event names are looked up (`publish`). */
   readonly schemaCheck?: boolean;
+  /** Registry of the alert and per-subscription health series (`start` passes its /metrics registry). */
+  readonly metricsRegistry?: Registry;
   /** RabbitMQ outage handling; `doctor` gives up quickly instead of waiting for the broker. */
   readonly amqp?: { readonly unavailableTimeoutMs?: number; readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number } };
 }
@@ -127,6 +130,8 @@ export interface AppParts {
   /** The configured engine, and Elasticsearch's own (for indexing) when configured. */
   search(): Promise<{ readonly engine: SearchEngine; readonly elasticsearch: SearchEngine | undefined }>;
   attempts(): Promise<AttemptContext>;
+  /** Subscription health, fed by every attempt of `attempts()` (auto-disable, operator alerts). */
+  health(): Promise<{ readonly tracker: HealthTracker; readonly alerts: AlertSender }>;
   /** Cuts off running deliveries and held messages so they go back to their queues (the shutdown deadline). */
   abortInFlight(): void;
   close(): Promise<void>;
@@ -267,19 +272,55 @@ export function createAppParts(options: PartsOptions): AppParts {
     return { engine: withIndexingSwitch(elasticsearch, builtin, await adminConfig()), elasticsearch };
   });
 
+  const limiter = createDeliveryLimiter({ global: options.concurrency?.global ?? 1024, perSubscription: options.concurrency?.perSubscription ?? 128 });
+
+  // subscription health: every attempt counted as it is logged, whichever command delivers (start, replay)
+  const health = once(async () => {
+    const [opened, config, crypto, { createHealthTracker }, { createAlertSender }, { createHealthConfig }] = await Promise.all([
+      store(),
+      adminConfig(),
+      encryptor(),
+      import('./delivery/health.ts'),
+      import('./delivery/alerts.ts'),
+      import('./config/health-config.ts'),
+    ]);
+    const healthConfig = createHealthConfig(config, (stored) => crypto.decrypt(stored), logger);
+    const alerts = createAlertSender({ target: () => healthConfig.alertTarget(), logger, ...(options.metricsRegistry ? { registry: options.metricsRegistry } : {}), ...options.alerts });
+    const tracker = createHealthTracker({
+      store: opened,
+      config: healthConfig,
+      alerts,
+      logger,
+      inFlight: (id) => limiter.inFlight(id),
+      perSubscriptionMetrics: settings.metricsPerSubscription ? options.metricsRegistry : undefined,
+      ...(options.clock ? { now: options.clock } : {}),
+    });
+    // Closed before the store (closers run in reverse): the last figures go in, alerts get a moment.
+    closing(async () => {
+      await tracker.settle();
+      // An alert URL that hangs does not hold up the exit.
+      await alerts.close();
+    });
+    return { tracker, alerts };
+  });
+
   const attempts = once(async (): Promise<AttemptContext> => {
-    const [opened, queue, registry, config] = await Promise.all([store(), transport(), sinks(), adminConfig()]);
+    const [opened, queue, registry, config, { tracker }] = await Promise.all([store(), transport(), sinks(), adminConfig(), health()]);
+    const onAttempt = options.onAttempt;
     return {
       store: opened,
       transport: queue,
       sinks: registry,
       maxDeaths: () => config.maxDeaths(),
       format: settings.payloadFormat,
-      limiter: createDeliveryLimiter({ global: options.concurrency?.global ?? 1024, perSubscription: options.concurrency?.perSubscription ?? 128 }),
+      limiter,
       logger: logger.child({ stage: 'delivery' }),
       signal: shutdown.signal,
       ...(options.crashPoint ? { crashPoint: options.crashPoint } : {}),
-      ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
+      onAttempt: (report) => {
+        onAttempt?.(report);
+        tracker.record(report);
+      },
     };
   });
 
@@ -296,6 +337,7 @@ export function createAppParts(options: PartsOptions): AppParts {
     sinks,
     search,
     attempts,
+    health,
     abortInFlight: () => shutdown.abort(),
     async close() {
       for (const close of closers.splice(0).reverse()) {
@@ -318,9 +360,6 @@ export async function createApp(options: AppOptions): Promise<App> {
     { createRetryHandler },
     { readActivity },
     { cleanDeliveryLog },
-    { createHealthTracker },
-    { createAlertSender },
-    { createHealthConfig },
   ] = await Promise.all([
     import('./api/metrics.ts'),
     import('./delivery/timings.ts'),
@@ -331,27 +370,22 @@ export async function createApp(options: AppOptions): Promise<App> {
     import('./delivery/retry-handler.ts'),
     import('./store/activity.ts'),
     import('./store/log-cleanup.ts'),
-    import('./delivery/health.ts'),
-    import('./delivery/alerts.ts'),
-    import('./config/health-config.ts'),
   ]);
   const metrics = createMetrics();
   metrics.magentoReachable.set(1);
   const timings = createDeliveryTimings();
   const attemptFeed = new EventEmitter();
   attemptFeed.setMaxListeners(0);
-  // Built once the store is open; attempts only run after that.
-  let healthTracker: HealthTracker | undefined;
   const parts = createAppParts({
     ...options,
     migrate: true,
     declareTopology: true,
+    metricsRegistry: metrics.registry,
     onMagentoAvailability: (availability) => metrics.magentoReachable.set(availability.reachable ? 1 : 0),
     onAttempt: (report) => {
       recordMetrics(metrics, report);
       timings.record(report.subscription.id, report.subscription.recipientUrl, report.durationMs);
       attemptFeed.emit('attempt', toAttemptEvent(report));
-      healthTracker?.record(report);
     },
   });
   const closeAll = () => parts.close();
@@ -369,18 +403,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     const { engine: search, elasticsearch } = await parts.search();
     const attempts = await parts.attempts();
 
-    const healthConfig = createHealthConfig(adminConfig, (stored) => encryptor.decrypt(stored), logger);
-    const alerts = createAlertSender({ target: () => healthConfig.alertTarget(), logger, registry: metrics.registry, ...options.alerts });
-    const health = createHealthTracker({
-      store,
-      config: healthConfig,
-      alerts,
-      logger,
-      inFlight: (id) => attempts.limiter.inFlight(id),
-      perSubscriptionMetrics: settings.metricsPerSubscription ? metrics.registry : undefined,
-      ...(options.clock ? { now: options.clock } : {}),
-    });
-    healthTracker = health;
+    const { tracker: health, alerts } = await parts.health();
 
     const events = () => config.registry;
     const consumers: QueueConsumer[] = [];
@@ -513,10 +536,6 @@ export async function createApp(options: AppOptions): Promise<App> {
           parts.abortInFlight();
           await stopping;
         }
-        // The figures of the last attempts go in before the store closes.
-        await health.settle().catch((error: unknown) => logger.warn({ err: coerceError(error) }, 'subscription health not written'));
-        // Alerts raised until now get a moment; an alert URL that hangs does not hold up the exit.
-        await alerts.close();
         await closeAll();
       },
     };
