@@ -2,12 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter, setMaxListeners } from 'node:events';
 import type { ApiDependencies, AttemptEvent, Authenticator, ServiceHealth } from './api/dependencies.ts';
 import type { Metrics } from './api/metrics.ts';
+import type { Registry } from 'prom-client';
 import { createAdminConfig, type AdminConfig } from './config/admin-config.ts';
 import { readMagentoInstall, type MagentoInstall } from './config/magento-root.ts';
 import type { MagentoModule } from './config/modules.ts';
 import { loadEventRegistry, type LoadedRegistry } from './config/registry.ts';
 import type { Settings } from './config/settings.ts';
+import type { AlertSender } from './delivery/alerts.ts';
 import type { AttemptContext, AttemptReport } from './delivery/attempt.ts';
+import type { HealthTracker } from './delivery/health.ts';
 import type { ConsumerName } from './delivery/consumers.ts';
 import { createDeliveryLimiter } from './delivery/limiter.ts';
 import { AsyncEventsError, coerceError } from './errors.ts';
@@ -52,8 +55,13 @@ export interface AppOptions {
   readonly crashPoint?: AttemptContext['crashPoint'];
   /** Extra sinks (tests); added after the built-in ones. */
   readonly extraSinks?: SinkRegistryInput;
-  /** The clock of token rotation: when a token was replaced and whether its grace period has ended (tests move it). */
+  /**
+   * The clock of token rotation (when a token was replaced, whether its grace period has ended) and of subscription
+   * health (auto-disable hours, alert limits, hour buckets); tests move it.
+   */
   readonly clock?: () => Date;
+  /** Operator alert delivery bounds (tests shorten them). */
+  readonly alerts?: { readonly timeoutMs?: number; readonly queueLimit?: number };
 }
 
 type SinkRegistryInput = Parameters<typeof createSinkRegistry>[0];
@@ -73,6 +81,9 @@ export interface App {
   readonly adminConfig: AdminConfig;
   readonly metrics: Metrics;
   readonly attempts: AttemptContext;
+  /** Subscription health, kept from every attempt (auto-disable, operator alerts). */
+  readonly health: HealthTracker;
+  readonly alerts: AlertSender;
   readonly deps: ApiDependencies;
   events(): EventRegistry;
   publish(eventName: string, args: Record<string, unknown>, storeId?: StoreId): Promise<void>;
@@ -100,6 +111,8 @@ export interface PartsOptions extends AppOptions {
   readonly onMagentoAvailability?: (availability: MagentoAvailability) => void;
   /** Skip the XSD check of async_events.xml when only event names are looked up (`publish`). */
   readonly schemaCheck?: boolean;
+  /** Registry of the alert and per-subscription health series (`start` passes its /metrics registry). */
+  readonly metricsRegistry?: Registry;
   /** RabbitMQ outage handling; `doctor` gives up quickly instead of waiting for the broker. */
   readonly amqp?: { readonly unavailableTimeoutMs?: number; readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number } };
 }
@@ -125,6 +138,8 @@ export interface AppParts {
   /** The configured engine, and Elasticsearch's own (for indexing) when configured. */
   search(): Promise<{ readonly engine: SearchEngine; readonly elasticsearch: SearchEngine | undefined }>;
   attempts(): Promise<AttemptContext>;
+  /** Subscription health, fed by every attempt of `attempts()` (auto-disable, operator alerts). */
+  health(): Promise<{ readonly tracker: HealthTracker; readonly alerts: AlertSender }>;
   /** Cuts off running deliveries and held messages so they go back to their queues (the shutdown deadline). */
   abortInFlight(): void;
   close(): Promise<void>;
@@ -277,19 +292,55 @@ export function createAppParts(options: PartsOptions): AppParts {
     return { engine: withIndexingSwitch(elasticsearch, builtin, await adminConfig()), elasticsearch };
   });
 
+  const limiter = createDeliveryLimiter({ global: options.concurrency?.global ?? 1024, perSubscription: options.concurrency?.perSubscription ?? 128 });
+
+  // subscription health: every attempt counted as it is logged, whichever command delivers (start, replay)
+  const health = once(async () => {
+    const [opened, config, crypto, { createHealthTracker }, { createAlertSender }, { createHealthConfig }] = await Promise.all([
+      store(),
+      adminConfig(),
+      encryptor(),
+      import('./delivery/health.ts'),
+      import('./delivery/alerts.ts'),
+      import('./config/health-config.ts'),
+    ]);
+    const healthConfig = createHealthConfig(config, (stored) => crypto.decrypt(stored), logger);
+    const alerts = createAlertSender({ target: () => healthConfig.alertTarget(), logger, ...(options.metricsRegistry ? { registry: options.metricsRegistry } : {}), ...options.alerts });
+    const tracker = createHealthTracker({
+      store: opened,
+      config: healthConfig,
+      alerts,
+      logger,
+      inFlight: (id) => limiter.inFlight(id),
+      perSubscriptionMetrics: settings.metricsPerSubscription ? options.metricsRegistry : undefined,
+      ...(options.clock ? { now: options.clock } : {}),
+    });
+    // Closed before the store (closers run in reverse): the last figures go in, alerts get a moment.
+    closing(async () => {
+      await tracker.settle();
+      // An alert URL that hangs does not hold up the exit.
+      await alerts.close();
+    });
+    return { tracker, alerts };
+  });
+
   const attempts = once(async (): Promise<AttemptContext> => {
-    const [opened, queue, registry, config] = await Promise.all([store(), transport(), sinks(), adminConfig()]);
+    const [opened, queue, registry, config, { tracker }] = await Promise.all([store(), transport(), sinks(), adminConfig(), health()]);
+    const onAttempt = options.onAttempt;
     return {
       store: opened,
       transport: queue,
       sinks: registry,
       maxDeaths: () => config.maxDeaths(),
       format: settings.payloadFormat,
-      limiter: createDeliveryLimiter({ global: options.concurrency?.global ?? 1024, perSubscription: options.concurrency?.perSubscription ?? 128 }),
+      limiter,
       logger: logger.child({ stage: 'delivery' }),
       signal: shutdown.signal,
       ...(options.crashPoint ? { crashPoint: options.crashPoint } : {}),
-      ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
+      onAttempt: (report) => {
+        onAttempt?.(report);
+        tracker.record(report);
+      },
     };
   });
 
@@ -307,6 +358,7 @@ export function createAppParts(options: PartsOptions): AppParts {
     previousTokenCache,
     search,
     attempts,
+    health,
     abortInFlight: () => shutdown.abort(),
     async close() {
       for (const close of closers.splice(0).reverse()) {
@@ -319,7 +371,19 @@ export function createAppParts(options: PartsOptions): AppParts {
 /** Everything, as `start` runs it: tables created, queues declared, every part built. */
 export async function createApp(options: AppOptions): Promise<App> {
   const { settings, logger } = options;
-  const [{ createMetrics }, { createDeliveryTimings }, { replayChain }, { redriveParked }, { startConsumer }, { createTriggerHandler }, { createRetryHandler }, { readActivity }, { cleanDeliveryLog }, overdue, { cleanPreviousTokens }] = await Promise.all([
+  const [
+    { createMetrics },
+    { createDeliveryTimings },
+    { replayChain },
+    { redriveParked },
+    { startConsumer },
+    { createTriggerHandler },
+    { createRetryHandler },
+    { readActivity },
+    { cleanDeliveryLog },
+    overdue,
+    { cleanPreviousTokens },
+  ] = await Promise.all([
     import('./api/metrics.ts'),
     import('./delivery/timings.ts'),
     import('./delivery/replay.ts'),
@@ -341,6 +405,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...options,
     migrate: true,
     declareTopology: true,
+    metricsRegistry: metrics.registry,
     onMagentoAvailability: (availability) => metrics.magentoReachable.set(availability.reachable ? 1 : 0),
     onAttempt: (report) => {
       recordMetrics(metrics, report);
@@ -364,6 +429,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     const attempts = await parts.attempts();
     const tokenCache = await parts.previousTokenCache();
     const clock = options.clock ?? (() => new Date());
+
+    const { tracker: health, alerts } = await parts.health();
 
     const events = () => config.registry;
     const consumers: QueueConsumer[] = [];
@@ -417,6 +484,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         return () => attemptFeed.off('attempt', listener);
       },
       auth,
+      subscriptionHealth: health,
       recipientRefusal: createAddressGuard({ allowedTargets: settings.allowedTargets }).recipientRefusal,
       tokenRotation: {
         graceHours: () => adminConfig.tokenRotationGraceHours(),
@@ -457,6 +525,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       adminConfig,
       metrics,
       attempts,
+      health,
+      alerts,
       deps,
       events,
       publish,
@@ -486,6 +556,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         every(60_000, async () => {
           await cleanPreviousTokens(adminConfig, store, logger, clock());
         }, 'previous token cleanup');
+        every(60_000, () => health.sweep(), 'subscription health sweep');
         const indexer = elasticsearch;
         if (indexer?.index) {
           every(2000, async () => {

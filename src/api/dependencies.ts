@@ -2,6 +2,7 @@ import type { RedriveResult, RedriveSelection } from '../delivery/redrive.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/store.ts';
 import type { TokenRotation } from '../store/subscription-service/token-rotation.ts';
+import type { HealthSource } from '../store/subscription-service/index.ts';
 import type { EventRegistry, Principal, StoreId } from '../types.ts';
 
 export type { Principal } from '../types.ts';
@@ -33,6 +34,8 @@ export interface ApiDependencies {
   /** Subscribe to delivery attempts as they are logged (live feed); returns an unsubscribe function. */
   onAttempt(listener: (attempt: AttemptEvent) => void): () => void;
   readonly auth: Authenticator;
+  /** The running sidecar's health tracker (figures not yet written, attempts in flight); absent: stored figures only. */
+  readonly subscriptionHealth?: HealthSource;
   /**
    * The private-address guard's verdict on a recipient URL when a subscription is saved (an IP literal it refuses),
    * so the mistake is named then rather than at the first delivery. Optional: the sink checks at connect time anyway.

@@ -29,6 +29,7 @@ export function servicesOf(deps: ApiDependencies): ApiServices {
       access,
       recipientRefusal: deps.recipientRefusal,
       tokenRotation: deps.tokenRotation,
+      health: deps.subscriptionHealth,
     });
     services = { access, subscriptions };
     built.set(deps, services);

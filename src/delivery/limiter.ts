@@ -12,6 +12,8 @@ export interface DeliveryLimiter {
    * started. A busy lane turns over within that time; a lane held by slow deliveries does not.
    */
   runWithin<T>(subscriptionId: number, laneWaitMs: number, task: () => Promise<T>, signal?: AbortSignal): Promise<{ ran: true; value: T } | { ran: false }>;
+  /** Tasks of the subscription running or waiting for a slot (its health's "attempts in flight"). */
+  inFlight(subscriptionId: number): number;
   readonly active: number;
 }
 
@@ -82,6 +84,9 @@ export function createDeliveryLimiter(options: { global: number; perSubscription
   return {
     get active() {
       return active;
+    },
+    inFlight(subscriptionId) {
+      return perSubscription.get(subscriptionId)?.users ?? 0;
     },
     async run<T>(subscriptionId: number, task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
       const result = await runInLane(subscriptionId, undefined, task, signal);

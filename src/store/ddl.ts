@@ -24,6 +24,8 @@ export const MANAGED_TABLES = [
   'async_event_attempt_target',
   'async_event_held_payload',
   'async_event_previous_token',
+  'async_event_subscription_health',
+  'async_event_subscription_health_hour',
 ] as const satisfies readonly TableName[];
 
 export type ManagedTable = (typeof MANAGED_TABLES)[number];
@@ -170,6 +172,35 @@ export function mysqlCreateTable(table: ManagedTable, t: TableNames): string {
   KEY ${q(indexName(name, ['subscription_id']))} (\`subscription_id\`),
   KEY ${q(indexName(name, ['replaced_at']))} (\`replaced_at\`)
 ) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Replaced verification tokens that still sign during the rotation grace period, encrypted (sidecar)'`;
+    case 'async_event_subscription_health':
+      // One row per subscription, kept as deliveries happen (src/delivery/health.ts); no foreign key, like the
+      // attempt targets: a row of a subscription deleted meanwhile is harmless and goes with the service's delete.
+      return `CREATE TABLE IF NOT EXISTS ${q(name)} (
+  \`subscription_id\` int(10) unsigned NOT NULL,
+  \`consecutive_failures\` int(10) unsigned NOT NULL DEFAULT 0,
+  \`last_success_at\` datetime DEFAULT NULL,
+  \`last_failure_at\` datetime DEFAULT NULL,
+  \`last_failure_status\` smallint(5) unsigned DEFAULT NULL,
+  \`last_failure_response\` text DEFAULT NULL,
+  \`tracked_since\` datetime NOT NULL,
+  \`alert_level\` smallint(5) unsigned NOT NULL DEFAULT 0,
+  \`dead_alerted_at\` datetime DEFAULT NULL,
+  \`dead_unalerted\` int(10) unsigned NOT NULL DEFAULT 0,
+  \`disabled_reason\` text DEFAULT NULL,
+  \`disabled_at\` datetime DEFAULT NULL,
+  \`updated\` datetime NOT NULL,
+  PRIMARY KEY (\`subscription_id\`)
+) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Delivery health of each subscription (sidecar)'`;
+    case 'async_event_subscription_health_hour':
+      return `CREATE TABLE IF NOT EXISTS ${q(name)} (
+  \`subscription_id\` int(10) unsigned NOT NULL,
+  \`hour_start\` datetime NOT NULL,
+  \`succeeded\` int(10) unsigned NOT NULL DEFAULT 0,
+  \`failed\` int(10) unsigned NOT NULL DEFAULT 0,
+  \`chains_failed\` int(10) unsigned NOT NULL DEFAULT 0,
+  PRIMARY KEY (\`subscription_id\`, \`hour_start\`),
+  KEY ${q(indexName(name, ['hour_start']))} (\`hour_start\`)
+) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Delivery attempts and failed chains of each subscription per hour (sidecar)'`;
   }
 }
 
@@ -322,6 +353,36 @@ export function sqliteCreateTable(table: ManagedTable, t: TableNames): string[] 
 )`,
         index(['subscription_id']),
         index(['replaced_at']),
+      ];
+    case 'async_event_subscription_health':
+      return [
+        `CREATE TABLE IF NOT EXISTS ${d(name)} (
+  "subscription_id" INTEGER NOT NULL PRIMARY KEY,
+  "consecutive_failures" INTEGER NOT NULL DEFAULT 0,
+  "last_success_at" TEXT DEFAULT NULL,
+  "last_failure_at" TEXT DEFAULT NULL,
+  "last_failure_status" INTEGER DEFAULT NULL,
+  "last_failure_response" TEXT DEFAULT NULL,
+  "tracked_since" TEXT NOT NULL,
+  "alert_level" INTEGER NOT NULL DEFAULT 0,
+  "dead_alerted_at" TEXT DEFAULT NULL,
+  "dead_unalerted" INTEGER NOT NULL DEFAULT 0,
+  "disabled_reason" TEXT DEFAULT NULL,
+  "disabled_at" TEXT DEFAULT NULL,
+  "updated" TEXT NOT NULL
+)`,
+      ];
+    case 'async_event_subscription_health_hour':
+      return [
+        `CREATE TABLE IF NOT EXISTS ${d(name)} (
+  "subscription_id" INTEGER NOT NULL,
+  "hour_start" TEXT NOT NULL,
+  "succeeded" INTEGER NOT NULL DEFAULT 0,
+  "failed" INTEGER NOT NULL DEFAULT 0,
+  "chains_failed" INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY ("subscription_id", "hour_start")
+)`,
+        index(['hour_start']),
       ];
   }
 }

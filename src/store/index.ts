@@ -11,6 +11,7 @@ import { createParkedMessages } from './parked-messages.ts';
 import { createPreviousTokenRepository } from './previous-tokens.ts';
 import type { TableName, TableNames } from './schema.ts';
 import type { Store } from './store.ts';
+import { createSubscriptionHealthStore } from './subscription-health.ts';
 import { createSubscriptionRepository } from './subscriptions.ts';
 import { TablePrefixPlugin } from './table-prefix-plugin.ts';
 
@@ -39,6 +40,8 @@ const TABLES: Record<TableName, true> = {
   async_event_attempt_target: true,
   async_event_held_payload: true,
   async_event_previous_token: true,
+  async_event_subscription_health: true,
+  async_event_subscription_health_hour: true,
   core_config_data: true,
   queue: true,
   queue_message: true,
@@ -87,6 +90,7 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     parked: createParkedMessages(db, logger),
     configValues: createConfigValues(db, dialect),
     previousTokens: createPreviousTokenRepository(db, encryptor, logger),
+    health: createSubscriptionHealthStore(db, dialect),
     migrate: () => migrate(db, dialect, tables, logger),
     ping,
     close: () => db.destroy(),

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Chain, ChainStatus, DeliveryLogRow, Subscription } from '../types.ts';
 import type { PreviousTokenRepository } from './previous-tokens.ts';
 import type { Database, TableNames } from './schema.ts';
+import type { SubscriptionHealthStore } from './subscription-health.ts';
 
 /**
  * The store: every table the sidecar reads or writes, on Magento's MySQL/MariaDB or on the embedded SQLite file,
@@ -20,6 +21,8 @@ export interface Store {
   readonly configValues: ConfigValues;
   /** Replaced verification tokens that still sign during the rotation grace period. */
   readonly previousTokens: PreviousTokenRepository;
+  /** Delivery health per subscription (ours), kept by the health tracker. */
+  readonly health: SubscriptionHealthStore;
   /** Creates what is missing; never drops or rewrites data. */
   migrate(): Promise<MigrationReport>;
   /** Cheap round trip for `/readyz` and `doctor`. */

@@ -11,12 +11,14 @@ import {
   type SubscriptionField,
   type ValidNewSubscription,
 } from './input.ts';
+import { readHealth, type HealthSource, type SubscriptionHealth } from './health.ts';
 import { SUBSCRIPTION_RULES, type Candidate, type FieldProblem, type RuleContext, type SinkState, type SubscriptionRule } from './rules.ts';
 import { DEFAULT_TOKEN_ROTATION, keepReplacedToken, type TokenRotation } from './token-rotation.ts';
 
 export type { FieldProblem, SinkState, SubscriptionRule } from './rules.ts';
 export type { NewSubscriptionInput, SubscriptionChangeInput, SubscriptionField } from './input.ts';
 export type { TokenRotation } from './token-rotation.ts';
+export type { HealthSource, HealthStatus, SubscriptionHealth } from './health.ts';
 
 /*
  * The one place subscriptions are created, changed and deleted: REST, GraphQL and (through REST) the console call
@@ -35,10 +37,16 @@ export interface SubscriptionService {
   delete(caller: Principal, id: number): Promise<void>;
   /** Throws FORBIDDEN unless the caller may subscribe to (and so receive the data of) the event. */
   authorize(caller: Principal, eventName: string): Promise<void>;
+  /** The delivery health of one subscription (SUBSCRIPTION_NOT_FOUND when there is none). */
+  health(id: number): Promise<SubscriptionHealth>;
+  /** The health of each of these subscriptions (a listing's), by id. */
+  healthOf(subscriptions: readonly Subscription[]): Promise<Map<number, SubscriptionHealth>>;
 }
 
 export interface SubscriptionServiceOptions {
-  readonly store: Pick<Store, 'subscriptions' | 'previousTokens'>;
+  readonly store: Pick<Store, 'subscriptions' | 'previousTokens' | 'health'>;
+  /** The running sidecar's health tracker: pending figures, attempts in flight, its clock. */
+  readonly health?: HealthSource | undefined;
   readonly events: () => EventRegistry;
   readonly sinks: () => Promise<readonly SinkState[]>;
   readonly access: EventAccess;
@@ -132,6 +140,15 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
     validate,
     authorize: (caller, eventName) => access.assertAllowed(caller, eventName),
 
+    async health(id) {
+      const subscription = await findOrFail(id);
+      const found = (await readHealth(store.health, [subscription], options.health)).get(id);
+      if (!found) throw notFound(id);
+      return found;
+    },
+
+    healthOf: (subscriptions) => readHealth(store.health, subscriptions, options.health),
+
     async create(caller, input) {
       const valid = await validate(input);
       await access.assertAllowed(caller, valid.eventName);
@@ -176,6 +193,8 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
         throw error;
       }
       if (graceHours !== undefined) tokenRotation.replaced?.(id, graceHours);
+      // Enabling again clears why it was disabled and starts the auto-disable count over.
+      if (patch.active === true && !current.active) await store.health.clearDisabled(id, options.health?.now() ?? new Date());
       return updated;
     },
 
@@ -183,6 +202,7 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
       const current = await findOrFail(id);
       await access.assertAllowed(caller, current.eventName);
       if (!(await store.subscriptions.delete(id))) throw notFound(id);
+      await store.health.forget(id);
     },
   };
 }

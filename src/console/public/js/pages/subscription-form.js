@@ -3,6 +3,7 @@ import { errorState, h, loading, newId } from '../dom.js';
 import { flash } from '../flash.js';
 import { loadCatalog } from './catalog.js';
 import { pageHead } from './common.js';
+import { healthPanel, loadHealth } from './subscription-health.js';
 
 // Create (POST /V1/async_event) and edit (PUT /V1/async_event/:id). The verification token is write-only: the
 // API never returns it, so editing shows an empty field that keeps the current token when left empty.
@@ -50,6 +51,11 @@ export function subscriptionFormPage(main, { args, navigate }) {
     }
     if (!alive) return;
     body.replaceChildren(buildForm(catalog, current, currentSink));
+    if (editing) {
+      // The health panel is extra: the form stays usable when it cannot be read.
+      const health = await loadHealth(id).catch(() => null);
+      if (alive && health) body.append(healthPanel(health));
+    }
   })();
 
   function buildForm(catalog, current, currentSink) {
