@@ -22,6 +22,7 @@ export const MANAGED_TABLES = [
   'async_event_retry',
   'async_event_parked_message',
   'async_event_attempt_target',
+  'async_event_subscription_rule',
 ] as const satisfies readonly TableName[];
 
 export type ManagedTable = (typeof MANAGED_TABLES)[number];
@@ -149,6 +150,18 @@ export function mysqlCreateTable(table: ManagedTable, t: TableNames): string {
   \`sink\` varchar(255) NOT NULL,
   PRIMARY KEY (\`log_id\`)
 ) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Where each delivery attempt went: recipient and sink at the time (sidecar)'`;
+    case 'async_event_subscription_rule':
+      // Beside upstream's row, never in it: Magento's admin deleting the subscription takes its rules along.
+      return `CREATE TABLE IF NOT EXISTS ${q(name)} (
+  \`subscription_id\` int(10) unsigned NOT NULL,
+  \`filter\` text DEFAULT NULL COMMENT 'Lucene query over the event data',
+  \`fields\` text DEFAULT NULL COMMENT 'Magento REST fields selection',
+  \`headers\` text DEFAULT NULL COMMENT 'Extra http headers, a JSON object',
+  \`max_per_second\` double DEFAULT NULL,
+  PRIMARY KEY (\`subscription_id\`),
+  CONSTRAINT ${q(foreignKeyName(name, 'subscription_id', t.async_event_subscriber, 'subscription_id'))}
+    FOREIGN KEY (\`subscription_id\`) REFERENCES ${q(t.async_event_subscriber)} (\`subscription_id\`) ON DELETE CASCADE
+) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Per-subscription rules: filter, fields, headers, rate (sidecar)'`;
   }
 }
 
@@ -281,6 +294,18 @@ export function sqliteCreateTable(table: ManagedTable, t: TableNames): string[] 
   "log_id" INTEGER NOT NULL PRIMARY KEY,
   "recipient_url" VARCHAR(1024) NOT NULL,
   "sink" VARCHAR(255) NOT NULL
+)`,
+      ];
+    case 'async_event_subscription_rule':
+      return [
+        `CREATE TABLE IF NOT EXISTS ${d(name)} (
+  "subscription_id" INTEGER NOT NULL PRIMARY KEY,
+  "filter" TEXT DEFAULT NULL,
+  "fields" TEXT DEFAULT NULL,
+  "headers" TEXT DEFAULT NULL,
+  "max_per_second" REAL DEFAULT NULL,
+  CONSTRAINT ${d(foreignKeyName(name, 'subscription_id', t.async_event_subscriber, 'subscription_id'))}
+    FOREIGN KEY ("subscription_id") REFERENCES ${d(t.async_event_subscriber)} ("subscription_id") ON DELETE CASCADE
 )`,
       ];
   }

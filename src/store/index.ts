@@ -36,6 +36,7 @@ const TABLES: Record<TableName, true> = {
   async_event_retry: true,
   async_event_parked_message: true,
   async_event_attempt_target: true,
+  async_event_subscription_rule: true,
   core_config_data: true,
   queue: true,
   queue_message: true,

@@ -6,7 +6,7 @@ import type { ColumnType, Generated } from 'kysely';
  *
  * Upstream's tables (`async_event_subscriber`, `async_event_subscriber_log`) and Magento's (`core_config_data`,
  * `queue*`) keep their exact columns; the `async_event_chain`, `async_event_retry`,
- * `async_event_parked_message` and `async_event_attempt_target` tables are ours.
+ * `async_event_parked_message`, `async_event_attempt_target` and `async_event_subscription_rule` tables are ours.
  */
 
 type Timestamp = ColumnType<Date | string, Date | string | undefined, Date | string>;
@@ -78,6 +78,18 @@ export interface AsyncEventAttemptTargetTable {
   sink: string;
 }
 
+/** A subscription's rules beyond upstream's columns (ours); a subscription without rules has no row. */
+export interface AsyncEventSubscriptionRuleTable {
+  subscription_id: number;
+  /** Lucene query (search syntax) over the event data, event_name and store_id. */
+  filter: string | null;
+  /** Magento REST `fields` selection applied to the data. */
+  fields: string | null;
+  /** JSON object of extra http headers. */
+  headers: string | null;
+  max_per_second: number | null;
+}
+
 export interface CoreConfigDataTable {
   config_id: Generated<number>;
   scope: string;
@@ -129,6 +141,7 @@ export interface Database {
   async_event_retry: AsyncEventRetryTable;
   async_event_parked_message: AsyncEventParkedMessageTable;
   async_event_attempt_target: AsyncEventAttemptTargetTable;
+  async_event_subscription_rule: AsyncEventSubscriptionRuleTable;
   core_config_data: CoreConfigDataTable;
   queue: QueueTable;
   queue_message: QueueMessageTable;
