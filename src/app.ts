@@ -10,6 +10,7 @@ import type { Settings } from './config/settings.ts';
 import type { AttemptContext, AttemptReport } from './delivery/attempt.ts';
 import type { ConsumerName } from './delivery/consumers.ts';
 import { createDeliveryLimiter } from './delivery/limiter.ts';
+import { createRuleRuntime, type RuleRuntime } from './delivery/subscription-rules.ts';
 import { AsyncEventsError, coerceError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { MagentoCallback } from './magento/callback.ts';
@@ -49,6 +50,8 @@ export interface AppOptions {
   readonly crashPoint?: AttemptContext['crashPoint'];
   /** Extra sinks (tests); added after the built-in ones. */
   readonly extraSinks?: SinkRegistryInput;
+  /** Subscription rules at delivery time (rate schedules, filter counts); one is made when not given. */
+  readonly rules?: RuleRuntime;
 }
 
 type SinkRegistryInput = Parameters<typeof createSinkRegistry>[0];
@@ -269,6 +272,7 @@ export function createAppParts(options: PartsOptions): AppParts {
       limiter: createDeliveryLimiter({ global: options.concurrency?.global ?? 1024, perSubscription: options.concurrency?.perSubscription ?? 128 }),
       logger: logger.child({ stage: 'delivery' }),
       signal: shutdown.signal,
+      rules: options.rules ?? createRuleRuntime(),
       ...(options.crashPoint ? { crashPoint: options.crashPoint } : {}),
       ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
     };
@@ -312,11 +316,16 @@ export async function createApp(options: AppOptions): Promise<App> {
   ]);
   const metrics = createMetrics();
   metrics.magentoReachable.set(1);
+  // The rules' counts (filtered out, rate waits) for /metrics; health reads the same stats (app.attempts.rules).
+  const rules = options.rules ?? createRuleRuntime();
+  const { registerRuleMetrics } = await import('./api/rule-metrics.ts');
+  registerRuleMetrics(metrics.registry, rules.stats);
   const timings = createDeliveryTimings();
   const attemptFeed = new EventEmitter();
   attemptFeed.setMaxListeners(0);
   const parts = createAppParts({
     ...options,
+    rules,
     migrate: true,
     declareTopology: true,
     onMagentoAvailability: (availability) => metrics.magentoReachable.set(availability.reachable ? 1 : 0),

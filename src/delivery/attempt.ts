@@ -6,6 +6,7 @@ import type { Chain, ChainStatus, DeliveryOutcome, EventPayload, PayloadFormat, 
 import { coerceError, isAsyncEventsError } from '../errors.ts';
 import { retryDelaySeconds } from './backoff.ts';
 import type { DeliveryLimiter } from './limiter.ts';
+import type { RuleRuntime } from './subscription-rules.ts';
 import { payloadFromSerializedData, retryContent, serializedData } from './retry-content.ts';
 
 /** What the attempt runner needs; built once in `app.ts`. */
@@ -21,6 +22,8 @@ export interface AttemptContext {
   readonly signal?: AbortSignal;
   /** Test hook: throws at a named point to simulate a crash there. */
   readonly crashPoint?: (point: 'after-log-row' | 'after-retry-scheduled') => Promise<void>;
+  /** Subscription rules at delivery time: max_per_second, filter counts (subscription-rules.ts). */
+  readonly rules?: RuleRuntime;
   /** Called after each attempt is durable (metrics, live feed). Must not throw. */
   readonly onAttempt?: (attempt: AttemptReport) => void;
 }
@@ -48,8 +51,18 @@ export interface AttemptReport {
  * queue and the same attempt runs again after the restart.
  */
 export async function runAttempt(ctx: AttemptContext, subscription: Subscription, payload: EventPayload, deathCount: number): Promise<AttemptReport> {
-  const started = performance.now();
-  const outcome = await ctx.limiter.run(subscription.id, () => deliver(ctx, subscription, payload, deathCount), ctx.signal);
+  let started = performance.now();
+  const outcome = await ctx.limiter.run(
+    subscription.id,
+    async () => {
+      // A max_per_second wait is the subscription's own choice, not the recipient's slowness: not timed.
+      const held = performance.now();
+      await ctx.rules?.holdForRate(subscription, ctx.signal);
+      started += performance.now() - held;
+      return deliver(ctx, subscription, payload, deathCount);
+    },
+    ctx.signal,
+  );
   const durationMs = performance.now() - started;
 
   let chainStatus: ChainStatus;

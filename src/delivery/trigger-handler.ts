@@ -8,6 +8,7 @@ import { continueLoggedChain, runAttempt, type AttemptContext } from './attempt.
 import { chainUuid } from './chain-id.ts';
 import { laneFull } from './lanes.ts';
 import { retryContent } from './retry-content.ts';
+import { applySubscriptionRules } from './subscription-rules.ts';
 
 export interface TriggerHandlerContext extends AttemptContext {
   readonly events: () => EventRegistry;
@@ -78,9 +79,11 @@ export function createTriggerHandler(ctx: TriggerHandlerContext): MessageHandler
       throw err;
     }
 
+    // Filters and field selections (subscription-rules.ts): a filtered-out chain does not start.
+    const starting = applySubscriptionRules(ctx, pending, { eventName: trigger.eventName, storeId: String(trigger.storeId), data });
     const results = await Promise.allSettled(
-      pending.map(({ subscription, uuid }) => {
-        const payload: EventPayload = { uuid, eventName: trigger.eventName, storeId: trigger.storeId, data };
+      starting.map(({ subscription, uuid, data: selected }) => {
+        const payload: EventPayload = { uuid, eventName: trigger.eventName, storeId: trigger.storeId, data: selected };
         if (laneFull(ctx, subscription)) {
           return ctx.transport.scheduleRetry({ subscription_id: subscription.id, death_count: 0, content: retryContent(payload, ctx.format), uuid }, 1);
         }
