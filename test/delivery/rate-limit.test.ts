@@ -38,6 +38,29 @@ describe('per-subscription delivery rate', () => {
     expect(limiter.waitedMs(1)).toBeGreaterThan(0);
   });
 
+  it('never releases a burst after a late timer: the next turn is spaced from the actual release', async () => {
+    let clock = 0;
+    let sleeps = 0;
+    const limiter = createRateLimiter({
+      now: () => clock,
+      // The third sleep overshoots by 400 ms, as a timer does behind a busy event loop.
+      sleep: async (ms) => {
+        await Promise.resolve();
+        clock += ms + (++sleeps === 3 ? 400 : 0);
+      },
+    });
+    const starts: number[] = [];
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        await limiter.take(1, 10);
+        starts.push(clock);
+      }),
+    );
+    const gaps = starts.slice(1).map((at, i) => at - (starts[i] ?? 0));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(100);
+    expect(starts).toEqual([0, 100, 200, 700, 800, 900, 1000, 1100, 1200, 1300]);
+  });
+
   it('keeps subscriptions apart', async () => {
     const clock = virtualClock();
     const limiter = createRateLimiter(clock);
