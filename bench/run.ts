@@ -9,6 +9,7 @@ import { loadSettings } from '../src/config/settings.ts';
 import { silentLogger } from '../src/logger.ts';
 import { createDatabase, createVhost, deleteVhost, dropDatabase, MARIADB, missingReason } from '../test/support/services.ts';
 import { cleanup, onCleanup, track } from './cleanup.ts';
+import { runBatchingBench } from './batching.ts';
 import { sameWorkBaseline } from './same-work.ts';
 import { runSearchBench } from './search.ts';
 
@@ -22,8 +23,8 @@ import { runSearchBench } from './search.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.BENCH_EVENTS ?? 20_000);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
-/** Which parts to run (comma-separated): throughput, latency, slow, backlog, search. Default: all. */
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'throughput,latency,slow,backlog,search').split(','));
+/** Which parts to run (comma-separated): throughput, latency, slow, backlog, search, batching. Default: all. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'throughput,latency,slow,backlog,search,batching').split(','));
 
 type Arrival = [id: number, at: number];
 
@@ -124,6 +125,14 @@ async function rawBaseline(amqpUrl: string, receiver: Receiver, count: number, i
 }
 
 async function main(): Promise<void> {
+  // The batching part needs neither RabbitMQ nor MariaDB, so asked for alone it runs without them.
+  const batchingLines = PARTS.has('batching') ? await runBatchingBench() : [];
+  for (const line of batchingLines) console.log(line);
+  if ([...PARTS].every((part) => part === 'batching')) {
+    console.log('\nsummary\n' + batchingLines.map((l) => `  ${l}`).join('\n'));
+    await cleanup();
+    return;
+  }
   for (const service of ['mariadb', 'rabbitmq'] as const) {
     const missing = missingReason(service);
     if (missing) throw new Error(`the bench needs ${service}: ${missing}`);
@@ -159,7 +168,7 @@ async function main(): Promise<void> {
       await Promise.all(Array.from({ length: Math.min(1000, count - i) }, (_, j) => app.publish('sales.order.created', { id: idOffset + i + j }, 0)));
     }
   };
-  const lines: string[] = [];
+  const lines: string[] = [...batchingLines];
   const report = (line: string) => {
     lines.push(line);
     console.log(line);

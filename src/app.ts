@@ -21,6 +21,7 @@ import type { SearchEngine } from './search/engine.ts';
 import { MagentoCallbackError } from './magento/callback-error.ts';
 import { describeAvailability, guardAgainstOutages, type GuardedCallback, type MagentoAvailability } from './magento/outage-breaker.ts';
 import { createAddressGuard } from './sinks/address-guard.ts';
+import type { PreviousTokenCache } from './sinks/previous-token-cache.ts';
 import { createSinkRegistry, type SinkRegistry } from './sinks/registry.ts';
 import { ensureEmbeddedCryptKey, readEmbeddedCryptKey } from './store/crypt-key.ts';
 import { createEncryptor, type Encryptor } from './store/encryptor.ts';
@@ -46,10 +47,14 @@ export interface AppOptions {
   readonly databaseQueue?: { readonly pollIntervalMs?: number; readonly leaseSeconds?: number };
   /** Backoff of the Magento outage breaker (tests shorten it; production doubles from 1 s up to 60 s). */
   readonly magentoBackoff?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+  /** Seconds past due before a chain's retry message counts as lost (overdue-chains.ts); tests shorten it. */
+  readonly overdueGraceSeconds?: number;
   /** Test hook passed to every attempt (crash injection). */
   readonly crashPoint?: AttemptContext['crashPoint'];
   /** Extra sinks (tests); added after the built-in ones. */
   readonly extraSinks?: SinkRegistryInput;
+  /** The clock of token rotation: when a token was replaced and whether its grace period has ended (tests move it). */
+  readonly clock?: () => Date;
   /** Subscription rules at delivery time (rate schedules, filter counts); one is made when not given. */
   readonly rules?: RuleRuntime;
 }
@@ -118,6 +123,8 @@ export interface AppParts {
   routes(): Promise<WebapiRouteIndex>;
   callback(): Promise<GuardedCallback>;
   sinks(): Promise<SinkRegistry>;
+  /** Previous verification tokens the http sink co-signs with during their grace period, from memory. */
+  previousTokenCache(): Promise<PreviousTokenCache>;
   /** The configured engine, and Elasticsearch's own (for indexing) when configured. */
   search(): Promise<{ readonly engine: SearchEngine; readonly elasticsearch: SearchEngine | undefined }>;
   attempts(): Promise<AttemptContext>;
@@ -207,6 +214,16 @@ export function createAppParts(options: PartsOptions): AppParts {
     return built;
   });
 
+  const previousTokenCache = once(async () => {
+    const [{ createPreviousTokenCache }, opened, config] = await Promise.all([import('./sinks/previous-token-cache.ts'), store(), adminConfig()]);
+    return createPreviousTokenCache({
+      repository: opened.previousTokens,
+      graceHours: () => config.tokenRotationGraceHours(),
+      logger: logger.child({ stage: 'sink', sink: 'http' }),
+      ...(options.clock ? { now: options.clock } : {}),
+    });
+  });
+
   // sinks: the AWS SDKs load only when a command delivers
   const sinks = once(async () => {
     const [{ createHttpSink }, { createEventBridgeSink }, { createSqsSink }, { createPubSubSink }, { createEventGridSink }, { createAmqpSink }, config, crypto] = await Promise.all([
@@ -219,12 +236,14 @@ export function createAppParts(options: PartsOptions): AppParts {
       adminConfig(),
       encryptor(),
     ]);
+    const tokens = await previousTokenCache();
     const registry = createSinkRegistry([
       createHttpSink({
         logger: logger.child({ stage: 'sink', sink: 'http' }),
         allowedTargets: settings.allowedTargets,
         connectTimeoutMs: settings.http.connectTimeoutMs,
         totalTimeoutMs: settings.http.totalTimeoutMs,
+        previousTokens: (subscription) => tokens.tokensFor(subscription),
       }),
       // AWS sinks read credentials live from `async_events_aws/*` (secrets decrypted like Magento's Encrypted backend).
       createEventBridgeSink({ logger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs, ...(settings.magentoUrl ? { magentoUrl: settings.magentoUrl } : {}) }),
@@ -289,6 +308,7 @@ export function createAppParts(options: PartsOptions): AppParts {
     routes,
     callback,
     sinks,
+    previousTokenCache,
     search,
     attempts,
     abortInFlight: () => shutdown.abort(),
@@ -303,7 +323,7 @@ export function createAppParts(options: PartsOptions): AppParts {
 /** Everything, as `start` runs it: tables created, queues declared, every part built. */
 export async function createApp(options: AppOptions): Promise<App> {
   const { settings, logger } = options;
-  const [{ createMetrics }, { createDeliveryTimings }, { replayChain }, { redriveParked }, { startConsumer }, { createTriggerHandler }, { createRetryHandler }, { readActivity }, { cleanDeliveryLog }] = await Promise.all([
+  const [{ createMetrics }, { createDeliveryTimings }, { replayChain }, { redriveParked }, { startConsumer }, { createTriggerHandler }, { createRetryHandler }, { readActivity }, { cleanDeliveryLog }, overdue, { cleanPreviousTokens }] = await Promise.all([
     import('./api/metrics.ts'),
     import('./delivery/timings.ts'),
     import('./delivery/replay.ts'),
@@ -313,6 +333,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     import('./delivery/retry-handler.ts'),
     import('./store/activity.ts'),
     import('./store/log-cleanup.ts'),
+    import('./delivery/overdue-chains.ts'),
+    import('./store/token-cleanup.ts'),
   ]);
   const metrics = createMetrics();
   metrics.magentoReachable.set(1);
@@ -349,6 +371,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     const sinks = await parts.sinks();
     const { engine: search, elasticsearch } = await parts.search();
     const attempts = await parts.attempts();
+    const tokenCache = await parts.previousTokenCache();
+    const clock = options.clock ?? (() => new Date());
 
     const events = () => config.registry;
     const consumers: QueueConsumer[] = [];
@@ -403,6 +427,14 @@ export async function createApp(options: AppOptions): Promise<App> {
       },
       auth,
       recipientRefusal: createAddressGuard({ allowedTargets: settings.allowedTargets }).recipientRefusal,
+      tokenRotation: {
+        graceHours: () => adminConfig.tokenRotationGraceHours(),
+        replaced: (subscriptionId, graceHours) => {
+          tokenCache.invalidate(subscriptionId);
+          logger.info({ subscriptionId, graceHours }, 'verification token replaced; the previous one co-signs deliveries for the grace period');
+        },
+        now: clock,
+      },
     };
 
     const timers: NodeJS.Timeout[] = [];
@@ -454,6 +486,15 @@ export async function createApp(options: AppOptions): Promise<App> {
           const forgetIndexed = search.forget && (await adminConfig.indexingEnabled()) ? search.forget : undefined;
           await cleanDeliveryLog(adminConfig, store, logger, new Date(), forgetIndexed ? { forgetIndexed } : {});
         }, 'delivery log cleanup');
+        if (names.includes('event.retry.consumer') && !transport.keepsScheduledRetries) {
+          const graceSeconds = options.overdueGraceSeconds ?? overdue.DEFAULT_OVERDUE_GRACE_SECONDS;
+          every(Math.min(overdue.OVERDUE_SWEEP_INTERVAL_MS, graceSeconds * 250), async () => {
+            await overdue.sweepOverdueChains(attempts, { graceSeconds, onRequeued: (n) => metrics.overdueChainsRequeuedTotal.inc(n) });
+          }, 'overdue chain sweep');
+        }
+        every(60_000, async () => {
+          await cleanPreviousTokens(adminConfig, store, logger, clock());
+        }, 'previous token cleanup');
         const indexer = elasticsearch;
         if (indexer?.index) {
           every(2000, async () => {

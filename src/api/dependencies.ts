@@ -1,6 +1,7 @@
 import type { RedriveResult, RedriveSelection } from '../delivery/redrive.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/store.ts';
+import type { TokenRotation } from '../store/subscription-service/token-rotation.ts';
 import type { EventRegistry, Principal, StoreId } from '../types.ts';
 
 export type { Principal } from '../types.ts';
@@ -37,6 +38,8 @@ export interface ApiDependencies {
    * so the mistake is named then rather than at the first delivery. Optional: the sink checks at connect time anyway.
    */
   readonly recipientRefusal?: (url: URL) => string | undefined;
+  /** How long a replaced verification token keeps signing, and the sink cache to tell; without it 24 hours. */
+  readonly tokenRotation?: TokenRotation;
 }
 
 /** `from` for page numbers, or `beforeLogId` (a previous page's `next`) for keyset paging; not both. */

@@ -28,6 +28,7 @@ export function servicesOf(deps: ApiDependencies): ApiServices {
       sinks: () => deps.sinks(),
       access,
       recipientRefusal: deps.recipientRefusal,
+      tokenRotation: deps.tokenRotation,
     });
     services = { access, subscriptions };
     built.set(deps, services);

@@ -22,6 +22,8 @@ export const MANAGED_TABLES = [
   'async_event_retry',
   'async_event_parked_message',
   'async_event_attempt_target',
+  'async_event_held_payload',
+  'async_event_previous_token',
   'async_event_subscription_rule',
 ] as const satisfies readonly TableName[];
 
@@ -142,6 +144,14 @@ export function mysqlCreateTable(table: ManagedTable, t: TableNames): string {
   \`created\` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
   PRIMARY KEY (\`parked_id\`)
 ) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Queue messages that cannot be handled, with the reason (sidecar)'`;
+    case 'async_event_held_payload':
+      // One row per chain handed to the retry queue before its first attempt, so a lost retry message can be rebuilt.
+      return `CREATE TABLE IF NOT EXISTS ${q(name)} (
+  \`uuid\` varchar(64) NOT NULL,
+  \`content\` longtext NOT NULL,
+  \`created\` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  PRIMARY KEY (\`uuid\`)
+) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Payloads of chains waiting for their first attempt (sidecar)'`;
     case 'async_event_attempt_target':
       // No foreign key: the row is written in the attempt's transaction and removed with its log row by the cleanup.
       return `CREATE TABLE IF NOT EXISTS ${q(name)} (
@@ -150,8 +160,20 @@ export function mysqlCreateTable(table: ManagedTable, t: TableNames): string {
   \`sink\` varchar(255) NOT NULL,
   PRIMARY KEY (\`log_id\`)
 ) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Where each delivery attempt went: recipient and sink at the time (sidecar)'`;
+    case 'async_event_previous_token':
+      // No foreign key, like our other tables: deleting a subscription removes its rows in the same transaction.
+      return `CREATE TABLE IF NOT EXISTS ${q(name)} (
+  \`token_id\` int(10) unsigned NOT NULL AUTO_INCREMENT,
+  \`subscription_id\` int(10) unsigned NOT NULL,
+  \`verification_token\` varchar(255) NOT NULL,
+  \`replaced_at\` datetime NOT NULL,
+  PRIMARY KEY (\`token_id\`),
+  KEY ${q(indexName(name, ['subscription_id']))} (\`subscription_id\`),
+  KEY ${q(indexName(name, ['replaced_at']))} (\`replaced_at\`)
+) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Replaced verification tokens that still sign during the rotation grace period, encrypted (sidecar)'`;
     case 'async_event_subscription_rule':
-      // Beside upstream's row, never in it: Magento's admin deleting the subscription takes its rules along.
+      // Beside upstream's row, never in it. Unlike our other tables it has a foreign key: the rules mean nothing
+      // without their row, and Magento's admin deleting the subscription (not through us) takes them along.
       return `CREATE TABLE IF NOT EXISTS ${q(name)} (
   \`subscription_id\` int(10) unsigned NOT NULL,
   \`filter\` text DEFAULT NULL COMMENT 'Lucene query over the event data',
@@ -288,6 +310,14 @@ export function sqliteCreateTable(table: ManagedTable, t: TableNames): string[] 
   "created" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
 )`,
       ];
+    case 'async_event_held_payload':
+      return [
+        `CREATE TABLE IF NOT EXISTS ${d(name)} (
+  "uuid" VARCHAR(64) NOT NULL PRIMARY KEY,
+  "content" TEXT NOT NULL,
+  "created" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+)`,
+      ];
     case 'async_event_attempt_target':
       return [
         `CREATE TABLE IF NOT EXISTS ${d(name)} (
@@ -295,6 +325,17 @@ export function sqliteCreateTable(table: ManagedTable, t: TableNames): string[] 
   "recipient_url" VARCHAR(1024) NOT NULL,
   "sink" VARCHAR(255) NOT NULL
 )`,
+      ];
+    case 'async_event_previous_token':
+      return [
+        `CREATE TABLE IF NOT EXISTS ${d(name)} (
+  "token_id" INTEGER PRIMARY KEY AUTOINCREMENT,
+  "subscription_id" INTEGER NOT NULL,
+  "verification_token" VARCHAR(255) NOT NULL,
+  "replaced_at" TEXT NOT NULL
+)`,
+        index(['subscription_id']),
+        index(['replaced_at']),
       ];
     case 'async_event_subscription_rule':
       return [

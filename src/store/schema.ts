@@ -6,7 +6,8 @@ import type { ColumnType, Generated } from 'kysely';
  *
  * Upstream's tables (`async_event_subscriber`, `async_event_subscriber_log`) and Magento's (`core_config_data`,
  * `queue*`) keep their exact columns; the `async_event_chain`, `async_event_retry`,
- * `async_event_parked_message`, `async_event_attempt_target` and `async_event_subscription_rule` tables are ours.
+ * `async_event_parked_message`, `async_event_attempt_target`, `async_event_previous_token` and
+ * `async_event_subscription_rule` tables are ours.
  */
 
 type Timestamp = ColumnType<Date | string, Date | string | undefined, Date | string>;
@@ -71,11 +72,27 @@ export interface AsyncEventParkedMessageTable {
   created: Timestamp;
 }
 
+/** The retry content of a chain handed to the retry queue before its first attempt (ours). */
+export interface AsyncEventHeldPayloadTable {
+  uuid: string;
+  content: string;
+  created: Timestamp;
+}
+
 /** Where each attempt went (ours): the recipient and sink of its subscription at the time of the attempt. */
 export interface AsyncEventAttemptTargetTable {
   log_id: number;
   recipient_url: string;
   sink: string;
+}
+
+/** Replaced verification tokens of a subscription (ours), kept while the rotation grace period lasts. */
+export interface AsyncEventPreviousTokenTable {
+  token_id: Generated<number>;
+  subscription_id: number;
+  /** Encrypted like `async_event_subscriber.verification_token`. */
+  verification_token: string;
+  replaced_at: Timestamp;
 }
 
 /** A subscription's rules beyond upstream's columns (ours); a subscription without rules has no row. */
@@ -141,6 +158,8 @@ export interface Database {
   async_event_retry: AsyncEventRetryTable;
   async_event_parked_message: AsyncEventParkedMessageTable;
   async_event_attempt_target: AsyncEventAttemptTargetTable;
+  async_event_held_payload: AsyncEventHeldPayloadTable;
+  async_event_previous_token: AsyncEventPreviousTokenTable;
   async_event_subscription_rule: AsyncEventSubscriptionRuleTable;
   core_config_data: CoreConfigDataTable;
   queue: QueueTable;

@@ -38,7 +38,7 @@ describe('per-subscription delivery rate', () => {
     expect(limiter.waitedMs(1)).toBeGreaterThan(0);
   });
 
-  it('never releases a burst after a late timer: the next turn is spaced from the actual release', async () => {
+  it('makes up a late timer at no more than twice the rate, never above the rate in any second', async () => {
     let clock = 0;
     let sleeps = 0;
     const limiter = createRateLimiter({
@@ -57,8 +57,11 @@ describe('per-subscription delivery rate', () => {
       }),
     );
     const gaps = starts.slice(1).map((at, i) => at - (starts[i] ?? 0));
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(100);
-    expect(starts).toEqual([0, 100, 200, 700, 800, 900, 1000, 1100, 1200, 1300]);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(50);
+    for (const from of starts) expect(starts.filter((at) => at >= from && at < from + 1000).length).toBeLessThanOrEqual(10);
+    // Caught up: the tenth start is where it would have been without the late timer, give or take the made-up time.
+    expect(starts[9]).toBeLessThanOrEqual(1100);
+    expect(starts.slice(0, 4)).toEqual([0, 100, 200, 700]);
   });
 
   it('keeps subscriptions apart', async () => {

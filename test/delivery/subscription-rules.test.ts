@@ -139,6 +139,5 @@ for (const { mode, services } of modes) {
         receiver.setReply(() => ({ status: 200, body: '{"ok":true}' }));
       }
     });
-
   });
 }

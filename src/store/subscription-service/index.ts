@@ -13,9 +13,11 @@ import {
   type ValidNewSubscription,
 } from './input.ts';
 import { SUBSCRIPTION_RULES, coveredEvents, type Candidate, type FieldProblem, type RuleContext, type SinkState, type SubscriptionRule } from './rules.ts';
+import { DEFAULT_TOKEN_ROTATION, keepReplacedToken, type TokenRotation } from './token-rotation.ts';
 
 export type { FieldProblem, SinkState, SubscriptionRule } from './rules.ts';
 export type { NewSubscriptionInput, SubscriptionChangeInput, SubscriptionField } from './input.ts';
+export type { TokenRotation } from './token-rotation.ts';
 export { coveredEvents } from './rules.ts';
 
 /*
@@ -41,7 +43,7 @@ export interface SubscriptionService {
 }
 
 export interface SubscriptionServiceOptions {
-  readonly store: Pick<Store, 'subscriptions'>;
+  readonly store: Pick<Store, 'subscriptions' | 'previousTokens'>;
   readonly events: () => EventRegistry;
   readonly sinks: () => Promise<readonly SinkState[]>;
   readonly access: EventAccess;
@@ -49,6 +51,8 @@ export interface SubscriptionServiceOptions {
   readonly recipientRefusal?: ((url: URL) => string | undefined) | undefined;
   /** Defaults to SUBSCRIPTION_RULES. */
   readonly rules?: readonly SubscriptionRule[];
+  /** How long a replaced token keeps signing (token-rotation.ts); default 24 hours. */
+  readonly tokenRotation?: TokenRotation | undefined;
 }
 
 /** The problems a refusal carries, or undefined when the error is not a field refusal of this service. */
@@ -129,6 +133,7 @@ function applyRules(current: SubscriptionRules, patch: SubscriptionRulesPatch): 
 
 export function createSubscriptionService(options: SubscriptionServiceOptions): SubscriptionService {
   const rules = options.rules ?? SUBSCRIPTION_RULES;
+  const tokenRotation = options.tokenRotation ?? DEFAULT_TOKEN_ROTATION;
   const { store, access } = options;
 
   /** A pattern needs the caller's right to every event it covers now; a name no longer declared needs all rights. */
@@ -205,12 +210,16 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
         rules: applyRules(current.rules ?? {}, rulesChange),
         touched,
       });
+      const graceHours = patch.verificationToken === undefined ? undefined : await keepReplacedToken(store, tokenRotation, current, patch.verificationToken);
+      let updated: Subscription;
       try {
-        return await write(() => store.subscriptions.update(id, patch));
+        updated = await write(() => store.subscriptions.update(id, patch));
       } catch (error) {
         if (isAsyncEventsError(error, 'SUBSCRIPTION_NOT_FOUND')) throw notFound(id);
         throw error;
       }
+      if (graceHours !== undefined) tokenRotation.replaced?.(id, graceHours);
+      return updated;
     },
 
     async delete(caller, id) {
