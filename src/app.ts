@@ -13,6 +13,7 @@ import type { AttemptContext, AttemptReport } from './delivery/attempt.ts';
 import type { HealthTracker } from './delivery/health.ts';
 import type { ConsumerName } from './delivery/consumers.ts';
 import { createDeliveryLimiter } from './delivery/limiter.ts';
+import { createRuleRuntime, type RuleRuntime } from './delivery/subscription-rules.ts';
 import { AsyncEventsError, coerceError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { MagentoCallback } from './magento/callback.ts';
@@ -62,6 +63,8 @@ export interface AppOptions {
   readonly clock?: () => Date;
   /** Operator alert delivery bounds (tests shorten them). */
   readonly alerts?: { readonly timeoutMs?: number; readonly queueLimit?: number };
+  /** Subscription rules at delivery time (rate schedules, filter counts); one is made when not given. */
+  readonly rules?: RuleRuntime;
 }
 
 type SinkRegistryInput = Parameters<typeof createSinkRegistry>[0];
@@ -336,6 +339,7 @@ export function createAppParts(options: PartsOptions): AppParts {
       limiter,
       logger: logger.child({ stage: 'delivery' }),
       signal: shutdown.signal,
+      rules: options.rules ?? createRuleRuntime(),
       ...(options.crashPoint ? { crashPoint: options.crashPoint } : {}),
       onAttempt: (report) => {
         onAttempt?.(report);
@@ -398,11 +402,16 @@ export async function createApp(options: AppOptions): Promise<App> {
   ]);
   const metrics = createMetrics();
   metrics.magentoReachable.set(1);
+  // The rules' counts (filtered out, rate waits) for /metrics; health reads the same stats (app.attempts.rules).
+  const rules = options.rules ?? createRuleRuntime();
+  const { registerRuleMetrics } = await import('./api/rule-metrics.ts');
+  registerRuleMetrics(metrics.registry, rules.stats);
   const timings = createDeliveryTimings();
   const attemptFeed = new EventEmitter();
   attemptFeed.setMaxListeners(0);
   const parts = createAppParts({
     ...options,
+    rules,
     migrate: true,
     declareTopology: true,
     metricsRegistry: metrics.registry,

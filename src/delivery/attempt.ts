@@ -6,6 +6,7 @@ import type { Chain, ChainStatus, DeliveryOutcome, EventPayload, PayloadFormat, 
 import { coerceError, isAsyncEventsError } from '../errors.ts';
 import { retryDelaySeconds } from './backoff.ts';
 import type { DeliveryLimiter } from './limiter.ts';
+import type { RuleRuntime } from './subscription-rules.ts';
 import { payloadFromSerializedData, retryContent, serializedData } from './retry-content.ts';
 
 /** What the attempt runner needs; built once in `app.ts`. */
@@ -21,6 +22,8 @@ export interface AttemptContext {
   readonly signal?: AbortSignal;
   /** Test hook: throws at a named point to simulate a crash there. */
   readonly crashPoint?: (point: 'after-log-row' | 'after-retry-scheduled') => Promise<void>;
+  /** Subscription rules at delivery time: max_per_second, filter counts (subscription-rules.ts). */
+  readonly rules?: RuleRuntime;
   /** Called after each attempt is durable (metrics, live feed). Must not throw. */
   readonly onAttempt?: (attempt: AttemptReport) => void;
 }
@@ -48,9 +51,9 @@ export interface AttemptReport {
  * queue and the same attempt runs again after the restart.
  */
 export async function runAttempt(ctx: AttemptContext, subscription: Subscription, payload: EventPayload, deathCount: number): Promise<AttemptReport> {
-  const started = performance.now();
-  const outcome = await ctx.limiter.run(subscription.id, () => deliver(ctx, subscription, payload, deathCount), ctx.signal);
-  return recordOutcome(ctx, subscription, payload, deathCount, outcome, performance.now() - started);
+  const timing = { started: performance.now() };
+  const outcome = await ctx.limiter.run(subscription.id, () => deliverInTurn(ctx, subscription, payload, deathCount, timing), ctx.signal);
+  return recordOutcome(ctx, subscription, payload, deathCount, outcome, performance.now() - timing.started);
 }
 
 /**
@@ -58,10 +61,21 @@ export async function runAttempt(ctx: AttemptContext, subscription: Subscription
  * undefined, so the caller can hand the chain off instead of holding its message behind slow deliveries.
  */
 export async function attemptWithin(ctx: AttemptContext, subscription: Subscription, payload: EventPayload, deathCount: number, laneWaitMs: number): Promise<AttemptReport | undefined> {
-  const started = performance.now();
-  const result = await ctx.limiter.runWithin(subscription.id, laneWaitMs, () => deliver(ctx, subscription, payload, deathCount), ctx.signal);
+  const timing = { started: performance.now() };
+  const result = await ctx.limiter.runWithin(subscription.id, laneWaitMs, () => deliverInTurn(ctx, subscription, payload, deathCount, timing), ctx.signal);
   if (!result.ran) return undefined;
-  return recordOutcome(ctx, subscription, payload, deathCount, result.value, performance.now() - started);
+  return recordOutcome(ctx, subscription, payload, deathCount, result.value, performance.now() - timing.started);
+}
+
+/**
+ * The delivery once the subscription's max_per_second gives it its turn (subscription-rules.ts). The wait is the
+ * subscription's own choice, not the recipient's slowness, so it is taken out of the attempt's duration.
+ */
+async function deliverInTurn(ctx: AttemptContext, subscription: Subscription, payload: EventPayload, deathCount: number, timing: { started: number }): Promise<DeliveryOutcome> {
+  const held = performance.now();
+  await ctx.rules?.holdForRate(subscription, ctx.signal);
+  timing.started += performance.now() - held;
+  return deliver(ctx, subscription, payload, deathCount);
 }
 
 async function recordOutcome(ctx: AttemptContext, subscription: Subscription, payload: EventPayload, deathCount: number, outcome: DeliveryOutcome, durationMs: number): Promise<AttemptReport> {

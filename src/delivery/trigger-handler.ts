@@ -8,6 +8,7 @@ import { attemptWithin, continueLoggedChain, type AttemptContext } from './attem
 import { chainUuid } from './chain-id.ts';
 import { HAND_OFF_DELAY_SECONDS, LANE_WAIT_MS } from './lanes.ts';
 import { retryContent } from './retry-content.ts';
+import { applySubscriptionRules } from './subscription-rules.ts';
 
 export interface TriggerHandlerContext extends AttemptContext {
   readonly events: () => EventRegistry;
@@ -78,9 +79,11 @@ export function createTriggerHandler(ctx: TriggerHandlerContext): MessageHandler
       throw err;
     }
 
+    // Filters and field selections (subscription-rules.ts): a filtered-out chain does not start.
+    const starting = applySubscriptionRules(ctx, pending, { eventName: trigger.eventName, storeId: String(trigger.storeId), data });
     const results = await Promise.allSettled(
-      pending.map(async ({ subscription, uuid }) => {
-        const payload: EventPayload = { uuid, eventName: trigger.eventName, storeId: trigger.storeId, data };
+      starting.map(async ({ subscription, uuid, data: selected }) => {
+        const payload: EventPayload = { uuid, eventName: trigger.eventName, storeId: trigger.storeId, data: selected };
         // The attempt's log write creates the chain row, in the same transaction as its first log row. A lane still
         // full after a short wait is held by slow deliveries: the chain is handed off instead of holding the trigger.
         const report = await attemptWithin(ctx, subscription, payload, 0, LANE_WAIT_MS);

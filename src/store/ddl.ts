@@ -26,6 +26,7 @@ export const MANAGED_TABLES = [
   'async_event_previous_token',
   'async_event_subscription_health',
   'async_event_subscription_health_hour',
+  'async_event_subscription_rule',
 ] as const satisfies readonly TableName[];
 
 export type ManagedTable = (typeof MANAGED_TABLES)[number];
@@ -201,6 +202,19 @@ export function mysqlCreateTable(table: ManagedTable, t: TableNames): string {
   PRIMARY KEY (\`subscription_id\`, \`hour_start\`),
   KEY ${q(indexName(name, ['hour_start']))} (\`hour_start\`)
 ) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Delivery attempts and failed chains of each subscription per hour (sidecar)'`;
+    case 'async_event_subscription_rule':
+      // Beside upstream's row, never in it. Unlike our other tables it has a foreign key: the rules mean nothing
+      // without their row, and Magento's admin deleting the subscription (not through us) takes them along.
+      return `CREATE TABLE IF NOT EXISTS ${q(name)} (
+  \`subscription_id\` int(10) unsigned NOT NULL,
+  \`filter\` text DEFAULT NULL COMMENT 'Lucene query over the event data',
+  \`fields\` text DEFAULT NULL COMMENT 'Magento REST fields selection',
+  \`headers\` text DEFAULT NULL COMMENT 'Extra http headers, a JSON object',
+  \`max_per_second\` double DEFAULT NULL,
+  PRIMARY KEY (\`subscription_id\`),
+  CONSTRAINT ${q(foreignKeyName(name, 'subscription_id', t.async_event_subscriber, 'subscription_id'))}
+    FOREIGN KEY (\`subscription_id\`) REFERENCES ${q(t.async_event_subscriber)} (\`subscription_id\`) ON DELETE CASCADE
+) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Per-subscription rules: filter, fields, headers, rate (sidecar)'`;
   }
 }
 
@@ -383,6 +397,18 @@ export function sqliteCreateTable(table: ManagedTable, t: TableNames): string[] 
   PRIMARY KEY ("subscription_id", "hour_start")
 )`,
         index(['hour_start']),
+      ];
+    case 'async_event_subscription_rule':
+      return [
+        `CREATE TABLE IF NOT EXISTS ${d(name)} (
+  "subscription_id" INTEGER NOT NULL PRIMARY KEY,
+  "filter" TEXT DEFAULT NULL,
+  "fields" TEXT DEFAULT NULL,
+  "headers" TEXT DEFAULT NULL,
+  "max_per_second" REAL DEFAULT NULL,
+  CONSTRAINT ${d(foreignKeyName(name, 'subscription_id', t.async_event_subscriber, 'subscription_id'))}
+    FOREIGN KEY ("subscription_id") REFERENCES ${d(t.async_event_subscriber)} ("subscription_id") ON DELETE CASCADE
+)`,
       ];
   }
 }

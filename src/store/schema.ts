@@ -8,6 +8,8 @@ import type { ColumnType, Generated } from 'kysely';
  * `queue*`) keep their exact columns; the `async_event_chain`, `async_event_retry`,
  * `async_event_parked_message`, `async_event_attempt_target`, `async_event_held_payload`, `async_event_previous_token`
  * and `async_event_subscription_health*` tables are ours.
+ * `async_event_parked_message`, `async_event_attempt_target`, `async_event_previous_token` and
+ * `async_event_subscription_rule` tables are ours.
  */
 
 type Timestamp = ColumnType<Date | string, Date | string | undefined, Date | string>;
@@ -125,6 +127,18 @@ export interface AsyncEventSubscriptionHealthHourTable {
   chains_failed: ColumnType<number, number | undefined, number>;
 }
 
+/** A subscription's rules beyond upstream's columns (ours); a subscription without rules has no row. */
+export interface AsyncEventSubscriptionRuleTable {
+  subscription_id: number;
+  /** Lucene query (search syntax) over the event data, event_name and store_id. */
+  filter: string | null;
+  /** Magento REST `fields` selection applied to the data. */
+  fields: string | null;
+  /** JSON object of extra http headers. */
+  headers: string | null;
+  max_per_second: number | null;
+}
+
 export interface CoreConfigDataTable {
   config_id: Generated<number>;
   scope: string;
@@ -180,6 +194,7 @@ export interface Database {
   async_event_previous_token: AsyncEventPreviousTokenTable;
   async_event_subscription_health: AsyncEventSubscriptionHealthTable;
   async_event_subscription_health_hour: AsyncEventSubscriptionHealthHourTable;
+  async_event_subscription_rule: AsyncEventSubscriptionRuleTable;
   core_config_data: CoreConfigDataTable;
   queue: QueueTable;
   queue_message: QueueMessageTable;

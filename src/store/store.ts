@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Chain, ChainStatus, DeliveryLogRow, Subscription } from '../types.ts';
+import type { Chain, ChainStatus, DeliveryLogRow, Subscription, SubscriptionRules } from '../types.ts';
 import type { PreviousTokenRepository } from './previous-tokens.ts';
 import type { Database, TableNames } from './schema.ts';
 import type { SubscriptionHealthStore } from './subscription-health.ts';
@@ -43,7 +43,12 @@ export interface NewSubscription {
   readonly metadata: string;
   readonly storeId?: number;
   readonly active?: boolean;
+  /** Rules to set; a rule given as null (or left out) is cleared on update only when given as null. */
+  readonly rules?: SubscriptionRulesPatch;
 }
+
+/** Each rule: a value sets it, null clears it, undefined keeps it. */
+export type SubscriptionRulesPatch = { readonly [K in keyof SubscriptionRules]?: SubscriptionRules[K] | null };
 
 export type SubscriptionPatch = Partial<Omit<NewSubscription, 'eventName'>> & { readonly eventName?: string };
 
@@ -67,6 +72,7 @@ export interface SubscriptionRepository {
   /**
    * Active subscriptions that receive an event of this store: every subscription of the event when the event's
    * store is 0, else those of that store and those of store 0 (we differ from upstream there, see README).
+   * Subscriptions whose event_name is a pattern (`sales.order.*`) are among them when the pattern matches.
    */
   activeFor(eventName: string, storeId: number): Promise<Subscription[]>;
   create(input: NewSubscription): Promise<Subscription>;

@@ -30,6 +30,35 @@ interface SubscribeInput {
   readonly verificationToken: string;
   readonly sink?: string | null;
   readonly storeId?: number | null;
+  readonly filter?: string | null;
+  readonly fields?: string | null;
+  readonly headers?: readonly HeaderInput[] | null;
+  readonly maxPerSecond?: number | null;
+}
+
+interface HeaderInput {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** Rules as given: left out (undefined) keeps a rule on update, null removes it. */
+function graphqlRules(input: Pick<SubscribeInput, 'filter' | 'fields' | 'headers' | 'maxPerSecond'>) {
+  return {
+    ...(input.filter !== undefined ? { filter: input.filter } : {}),
+    ...(input.fields !== undefined ? { fields: input.fields } : {}),
+    ...(input.headers !== undefined ? { headers: input.headers === null ? null : headerObject(input.headers) } : {}),
+    ...(input.maxPerSecond !== undefined ? { maxPerSecond: input.maxPerSecond } : {}),
+  };
+}
+
+/** A list of headers as the object the service checks; the same name twice is refused here (an object cannot hold it), names differing in case by the service. */
+function headerObject(headers: readonly HeaderInput[]): Record<string, string> {
+  const object: Record<string, string> = {};
+  for (const { name, value } of headers) {
+    if (Object.hasOwn(object, name)) throw inputError('input.headers', `header "${name}" is given twice`);
+    object[name] = value;
+  }
+  return object;
 }
 
 interface UpdateSubscriptionInput {
@@ -38,6 +67,10 @@ interface UpdateSubscriptionInput {
   readonly sink?: string | null;
   readonly active?: boolean | null;
   readonly storeId?: number | null;
+  readonly filter?: string | null;
+  readonly fields?: string | null;
+  readonly headers?: readonly HeaderInput[] | null;
+  readonly maxPerSecond?: number | null;
 }
 
 const GRAPHQL_FIELD: Readonly<Record<SubscriptionField, string>> = {
@@ -47,6 +80,10 @@ const GRAPHQL_FIELD: Readonly<Record<SubscriptionField, string>> = {
   sink: 'input.sink',
   storeId: 'input.storeId',
   active: 'input.active',
+  filter: 'input.filter',
+  fields: 'input.fields',
+  headers: 'input.headers',
+  maxPerSecond: 'input.maxPerSecond',
   subscriptionId: 'id',
   subscription: 'input',
 };
@@ -114,6 +151,7 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
             verificationToken: input.verificationToken,
             ...(input.sink != null ? { sink: input.sink } : {}),
             ...(input.storeId != null ? { storeId: input.storeId } : {}),
+            ...graphqlRules(input),
           }),
         );
         audit.info({ principal: context.principal, subscriptionId: created.id, eventName: created.eventName }, 'subscription created');
@@ -128,6 +166,7 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
           ...(input.sink != null ? { sink: input.sink } : {}),
           ...(input.active != null ? { active: input.active } : {}),
           ...(input.storeId != null ? { storeId: input.storeId } : {}),
+          ...graphqlRules(input),
         };
         const updated = await inGraphqlTerms(() => subscriptions.update(context.principal, id, change));
         audit.info({ principal: context.principal, subscriptionId: id, fields: Object.keys(change) }, 'subscription updated');
@@ -180,6 +219,10 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
         const health = await healthOf(subscription);
         return health ? graphqlHealth(health) : null;
       }),
+      filter: (subscription: Subscription) => subscription.rules?.filter ?? null,
+      fields: (subscription: Subscription) => subscription.rules?.fields ?? null,
+      headers: (subscription: Subscription) => Object.entries(subscription.rules?.headers ?? {}).map(([name, value]) => ({ name, value })),
+      maxPerSecond: (subscription: Subscription) => subscription.rules?.maxPerSecond ?? null,
     },
   };
 }
