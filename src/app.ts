@@ -453,6 +453,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       logger,
       store,
       events,
+      routes,
       sinks: async () => (await sinks.usable()).map((s) => ({ key: s.key, usable: s.reason === undefined, ...(s.reason ? { reason: s.reason } : {}) })),
       replay: async (uuid) => {
         const report = await replayChain(attempts, uuid);

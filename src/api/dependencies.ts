@@ -1,5 +1,6 @@
 import type { RedriveResult, RedriveSelection } from '../delivery/redrive.ts';
 import type { Logger } from '../logger.ts';
+import type { WebapiRouteIndex } from '../magento/webapi-routes.ts';
 import type { Store } from '../store/store.ts';
 import type { TokenRotation } from '../store/subscription-service/token-rotation.ts';
 import type { HealthSource } from '../store/subscription-service/index.ts';
@@ -17,6 +18,8 @@ export interface ApiDependencies {
   readonly store: Store;
   /** Current merged async_events.xml; a getter because it may be reloaded. */
   events(): EventRegistry;
+  /** Magento's REST routes (and the bridge's), for the argument names of an event's service; absent: unknown. */
+  readonly routes?: WebapiRouteIndex;
   /** Sink keys and whether each is usable now. */
   sinks(): Promise<readonly { key: string; usable: boolean; reason?: string }[]>;
   /** Starts a new chain under the same UUID (same retry rules). */

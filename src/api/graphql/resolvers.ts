@@ -1,6 +1,7 @@
 import { AsyncEventsError } from '../../errors.ts';
 import type { SubscriptionCriteria } from '../../store/store.ts';
 import type { Subscription } from '../../types.ts';
+import { serviceArguments } from '../../magento/service-arguments.ts';
 import type { ApiDependencies, AttemptEvent, Principal } from '../dependencies.ts';
 import { inputError, withErrorCodes } from './errors.ts';
 import type { LiveFeeds } from './live-feed.ts';
@@ -131,7 +132,12 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
       events: () =>
         [...deps.events().values()]
           .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-          .map((event) => ({ ...event, file: event.source.file, line: event.source.line })),
+          .map((event) => ({
+            ...event,
+            file: event.source.file,
+            line: event.source.line,
+            arguments: deps.routes ? (serviceArguments(deps.routes, event.serviceClass, event.serviceMethod) ?? null) : null,
+          })),
       sinks: withErrorCodes(async () => deps.sinks()),
       health: withErrorCodes(async () => deps.health()),
       parkedMessages: withErrorCodes(async (_: unknown, args: { first?: number | null }) => {

@@ -69,11 +69,11 @@ export function subscriptionsPage(main, { params, navigate }) {
   const body = h('div', null, loading('Loading subscriptions…'));
   const requests = latestOnly();
   let catalog;
-  const catalogPromise = loadCatalog().then((c) => (catalog = c)).catch(() => (catalog = { events: null, sinks: [] }));
+  const catalogPromise = loadCatalog().then((c) => (catalog = c)).catch(() => (catalog = { events: null, argumentsOf: new Map(), sinks: [] }));
 
   const publish = async (eventName, storeId) => {
     await catalogPromise;
-    openPublishDialog({ events: catalog.events, eventName, storeId });
+    openPublishDialog({ events: catalog.events, argumentsOf: catalog.argumentsOf, eventName, storeId });
   };
 
   async function setStatus(row, active) {
