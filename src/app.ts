@@ -159,7 +159,8 @@ export function createAppParts(options: PartsOptions): AppParts {
       database: settings.database,
       tablePrefix: settings.tablePrefix,
       cryptKeys: await cryptKeys(),
-      logger: logger.child({ stage: 'store' }),
+      // Each part binds its own `stage` (and the like): binding it here too would print the key twice per line.
+      logger,
       ...(options.mustExist ? { mustExist: true } : {}),
     });
     closing(() => opened.close());
@@ -176,10 +177,10 @@ export function createAppParts(options: PartsOptions): AppParts {
     let queue: QueueTransport;
     if (settings.amqpUrl) {
       const { createAmqpTransport } = await import('./queue/amqp/transport.ts');
-      queue = createAmqpTransport({ url: settings.amqpUrl, logger: logger.child({ stage: 'queue' }), ...options.amqp });
+      queue = createAmqpTransport({ url: settings.amqpUrl, logger, ...options.amqp });
     } else {
       const [{ createDatabaseQueue }, opened] = await Promise.all([import('./queue/database/transport.ts'), store()]);
-      queue = createDatabaseQueue({ db: opened.db, dialect: opened.dialect, logger: logger.child({ stage: 'queue' }), ...options.databaseQueue });
+      queue = createDatabaseQueue({ db: opened.db, dialect: opened.dialect, logger, ...options.databaseQueue });
     }
     closing(() => queue.close());
     if (options.declareTopology) await queue.setup();
@@ -216,26 +217,28 @@ export function createAppParts(options: PartsOptions): AppParts {
       adminConfig(),
       encryptor(),
     ]);
+    // Every sink binds its own `sink` name; the stage is theirs in common.
+    const sinkLogger = logger.child({ stage: 'sink' });
     const registry = createSinkRegistry([
       createHttpSink({
-        logger: logger.child({ stage: 'sink', sink: 'http' }),
+        logger: sinkLogger,
         allowedTargets: settings.allowedTargets,
         connectTimeoutMs: settings.http.connectTimeoutMs,
         totalTimeoutMs: settings.http.totalTimeoutMs,
       }),
       // AWS sinks read credentials live from `async_events_aws/*` (secrets decrypted like Magento's Encrypted backend).
-      createEventBridgeSink({ logger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs, ...(settings.magentoUrl ? { magentoUrl: settings.magentoUrl } : {}) }),
-      createSqsSink({ logger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
-      createPubSubSink({ logger, config, requestTimeoutMs: settings.http.totalTimeoutMs }),
+      createEventBridgeSink({ logger: sinkLogger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs, ...(settings.magentoUrl ? { magentoUrl: settings.magentoUrl } : {}) }),
+      createSqsSink({ logger: sinkLogger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
+      createPubSubSink({ logger: sinkLogger, config, requestTimeoutMs: settings.http.totalTimeoutMs }),
       createEventGridSink({
-        logger,
+        logger: sinkLogger,
         config,
         decrypt: (value) => crypto.decrypt(value),
         allowedTargets: settings.allowedTargets,
         connectTimeoutMs: settings.http.connectTimeoutMs,
         totalTimeoutMs: settings.http.totalTimeoutMs,
       }),
-      createAmqpSink({ logger, allowedTargets: settings.allowedTargets, connectTimeoutMs: settings.http.connectTimeoutMs, confirmTimeoutMs: settings.http.totalTimeoutMs }),
+      createAmqpSink({ logger: sinkLogger, allowedTargets: settings.allowedTargets, connectTimeoutMs: settings.http.connectTimeoutMs, confirmTimeoutMs: settings.http.totalTimeoutMs }),
       ...(options.extraSinks ?? []),
     ]);
     closing(() => registry.close());
@@ -251,7 +254,7 @@ export function createAppParts(options: PartsOptions): AppParts {
     const elasticsearch = createElasticsearchSearch({
       url: settings.elasticsearchUrl,
       indexPrefix: await magentoIndexPrefix(opened, settings.systemOverrides),
-      logger: logger.child({ stage: 'search' }),
+      logger,
       store: opened,
     });
     closing(() => elasticsearch.close());
