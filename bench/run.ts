@@ -9,6 +9,7 @@ import { loadSettings } from '../src/config/settings.ts';
 import { silentLogger } from '../src/logger.ts';
 import { createDatabase, createVhost, deleteVhost, dropDatabase, MARIADB, missingReason } from '../test/support/services.ts';
 import { cleanup, onCleanup, track } from './cleanup.ts';
+import { runCliStartupBench } from './cli-startup.ts';
 import { sameWorkBaseline } from './same-work.ts';
 import { runSearchBench } from './search.ts';
 
@@ -22,8 +23,8 @@ import { runSearchBench } from './search.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.BENCH_EVENTS ?? 20_000);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
-/** Which parts to run (comma-separated): throughput, latency, slow, backlog, search. Default: all. */
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'throughput,latency,slow,backlog,search').split(','));
+/** Which parts to run (comma-separated): throughput, latency, slow, backlog, search, cli. Default: all. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'throughput,latency,slow,backlog,search,cli').split(','));
 
 type Arrival = [id: number, at: number];
 
@@ -123,7 +124,7 @@ async function rawBaseline(amqpUrl: string, receiver: Receiver, count: number, i
   return rate(count, elapsed);
 }
 
-async function main(): Promise<void> {
+async function main(earlier: readonly string[]): Promise<void> {
   for (const service of ['mariadb', 'rabbitmq'] as const) {
     const missing = missingReason(service);
     if (missing) throw new Error(`the bench needs ${service}: ${missing}`);
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
       await Promise.all(Array.from({ length: Math.min(1000, count - i) }, (_, j) => app.publish('sales.order.created', { id: idOffset + i + j }, 0)));
     }
   };
-  const lines: string[] = [];
+  const lines: string[] = [...earlier];
   const report = (line: string) => {
     lines.push(line);
     console.log(line);
@@ -279,4 +280,8 @@ async function main(): Promise<void> {
   console.log('\nsummary\n' + lines.map((l) => `  ${l}`).join('\n'));
 }
 
-await main();
+// CLI start-up first, on an idle machine; it needs no service, so `BENCH_PARTS=cli` runs it alone.
+const cliLines = PARTS.has('cli') ? await runCliStartupBench() : [];
+for (const line of cliLines) console.log(line);
+if ([...PARTS].some((part) => part !== 'cli')) await main(cliLines);
+else console.log('\nsummary\n' + cliLines.map((l) => `  ${l}`).join('\n'));

@@ -19,7 +19,6 @@ import type { QueueConsumer, QueueTransport } from './queue/transport.ts';
 import type { SearchEngine } from './search/engine.ts';
 import { MagentoCallbackError } from './magento/callback-error.ts';
 import { describeAvailability, guardAgainstOutages, type GuardedCallback, type MagentoAvailability } from './magento/outage-breaker.ts';
-import { createAddressGuard } from './sinks/address-guard.ts';
 import { createSinkRegistry, type SinkRegistry } from './sinks/registry.ts';
 import { ensureEmbeddedCryptKey, readEmbeddedCryptKey } from './store/crypt-key.ts';
 import { createEncryptor, type Encryptor } from './store/encryptor.ts';
@@ -396,7 +395,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         return () => attemptFeed.off('attempt', listener);
       },
       auth,
-      recipientRefusal: createAddressGuard({ allowedTargets: settings.allowedTargets }).recipientRefusal,
+      recipientRefusal: (await import('./sinks/address-guard.ts')).createAddressGuard({ allowedTargets: settings.allowedTargets }).recipientRefusal,
     };
 
     const timers: NodeJS.Timeout[] = [];

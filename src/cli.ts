@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { flagOf, NUMERIC_SETTINGS, PROCESS_VARIABLES, SETTING_VARIABLES, TUNING_VARIABLES } from './config/setting-variables.ts';
+import { flagOf, LOG_FORMATS, LOG_LEVELS, NUMERIC_SETTINGS, PROCESS_VARIABLES, SETTING_VARIABLES, TUNING_VARIABLES } from './config/setting-variables.ts';
 import { PACKAGE_VERSION } from './package-root.ts';
 
 /*
@@ -25,6 +25,8 @@ function addSettingFlags(command: Command, extra: Readonly<Record<string, string
   for (const [variable, description] of Object.entries({ ...SETTING_VARIABLES, ...PROCESS_VARIABLES, ...extra })) {
     const option = new Option(`--${flagOf(variable)} <value>`, `${description} (${variable})`);
     if (NUMERIC_SETTINGS.has(variable)) option.argParser(wholeNumber(0));
+    if (variable === 'ASYNC_EVENTS_LOG_LEVEL') option.choices(LOG_LEVELS);
+    if (variable === 'ASYNC_EVENTS_LOG_FORMAT') option.choices(LOG_FORMATS);
     if (variable in TUNING_VARIABLES) option.argParser(wholeNumber(1));
     command.addOption(option);
   }

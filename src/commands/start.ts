@@ -86,8 +86,8 @@ export async function startServer(settings: Settings, logger: Logger, consumers:
 }
 
 export async function start(flags: Flags): Promise<void> {
-  const logger = serviceLogger();
   try {
+    const logger = serviceLogger();
     const settings = await ensureApiToken(await settingsFrom(flags), logger);
     if (flags.demo) {
       const { runDemo } = await import('../demo.ts');
@@ -103,8 +103,8 @@ export async function start(flags: Flags): Promise<void> {
 
 export async function startConsumer(name: string, flags: Flags): Promise<void> {
   if (!isConsumerName(name)) usage(`unknown consumer "${name}"; use one of: ${Object.keys(CONSUMERS).join(', ')}`);
-  const logger = serviceLogger();
   try {
+    const logger = serviceLogger();
     const settings = await settingsFrom(flags);
     const app = await createApp({ settings, logger, ...tuningFromEnv() });
     await app.startConsumers([name]);

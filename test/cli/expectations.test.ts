@@ -65,6 +65,20 @@ function topLevelKeys(line: string): string[] {
   return keys;
 }
 
+/** Runs at most `limit` commands at once: each is a Node process with tsx, and the machine has two cores. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await run(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 let tmp: string;
 beforeAll(() => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'ae-expect-'));
@@ -77,7 +91,7 @@ describe('the command line itself', () => {
     const [long, short] = await Promise.all([cli(['--version'], { cwd: tmp }), cli(['-V'], { cwd: tmp })]);
     expect(long).toMatchObject({ code: 0, stdout: `${version}\n` });
     expect(short).toMatchObject({ code: 0, stdout: `${version}\n` });
-  });
+  }, 60_000);
 
   it('every variable the README documents is a flag of start', async () => {
     const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
@@ -87,7 +101,7 @@ describe('the command line itself', () => {
     expect(help.code).toBe(0);
     const missing = variables.filter((variable) => !help.stdout.includes(`--${flagOf(variable)} <`));
     expect(missing).toEqual([]);
-  });
+  }, 60_000);
 
   it('a bad value is refused under its flag name (exit 2), numbers included', async () => {
     const cases: [string[], RegExp][] = [
@@ -102,8 +116,10 @@ describe('the command line itself', () => {
       [['search', 'x', '--payload-format', 'bogus'], /--payload-format "bogus" is invalid/],
       [['search', 'x', '--db', 'nonsense'], /--db "nonsense" is invalid/],
       [['search', 'x', '--host', 'bad host!'], /--host "bad host!" is invalid/],
+      [['search', 'x', '--log-level', 'loud'], /--log-level/],
+      [['start', '--log-format', 'xml'], /--log-format/],
     ];
-    const results = await Promise.all(cases.map(([args]) => cli(args, { cwd: tmp, env: { ASYNC_EVENTS_DATA_DIR: path.join(tmp, 'never') } })));
+    const results = await mapLimited(cases, 3, ([args]) => cli(args, { cwd: tmp, env: { ASYNC_EVENTS_DATA_DIR: path.join(tmp, 'never') } }));
     results.forEach((result, i) => {
       const [args, named] = cases[i] ?? [[], /$^/];
       expect(result.code, args.join(' ')).toBe(2);
@@ -111,21 +127,28 @@ describe('the command line itself', () => {
       expect(result.stderr, args.join(' ')).not.toMatch(/ASYNC_EVENTS_[A-Z_]+="/);
     });
     expect(existsSync(path.join(tmp, 'never'))).toBe(false);
-  });
+  }, 180_000);
 });
 
 describe('read-only commands create nothing', () => {
-  it('search, parked and doctor on a data dir without a database: a clear error, no folder, no file', async () => {
+  it('search, parked, doctor (and publish without --setup) on a data dir without a database: a clear error, no folder, no file', async () => {
     const dataDir = path.join(tmp, 'missing', 'data');
     const env = { ASYNC_EVENTS_DATA_DIR: dataDir };
     const file = path.join(dataDir, 'async-events.sqlite');
-    const [search, parked, doctor, explicit] = await Promise.all([
-      cli(['search', 'success: false'], { cwd: tmp, env }),
-      cli(['parked'], { cwd: tmp, env }),
-      cli(['doctor'], { cwd: tmp, env }),
-      cli(['search', 'success: false', '--db', `sqlite:${path.join(tmp, 'elsewhere', 'none.sqlite')}`], { cwd: tmp, env }),
-    ]);
-    for (const result of [search, parked]) {
+    const [search, parked, publish, doctor, explicit] = await mapLimited(
+      [
+        ['search', 'success: false'],
+        ['parked'],
+        // publish is not read-only, but without --setup it creates nothing either.
+        ['publish', 'sales.order.created', '{"id":1}'],
+        ['doctor'],
+        ['search', 'success: false', '--db', `sqlite:${path.join(tmp, 'elsewhere', 'none.sqlite')}`],
+      ],
+      3,
+      (args) => cli(args, { cwd: tmp, env }),
+    );
+    if (!search || !parked || !publish || !doctor || !explicit) throw new Error('a command did not run');
+    for (const result of [search, parked, publish]) {
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`no database at ${file}`);
       expect(result.stderr).toMatch(/async-events migrate/);
@@ -136,7 +159,7 @@ describe('read-only commands create nothing', () => {
     expect(doctor.stdout).toContain(`✗ database: no database at ${file}`);
     expect(existsSync(path.join(tmp, 'missing'))).toBe(false);
     expect(existsSync(path.join(tmp, 'elsewhere'))).toBe(false);
-  });
+  }, 120_000);
 });
 
 describe('replay says how the replayed attempt went', () => {
@@ -165,7 +188,7 @@ describe('replay says how the replayed attempt went', () => {
     expect(result.stderr).toMatch(new RegExp(`${uuid} failed \\(HTTP 500 from ${receiver.url}, (retrying, retry in \\d+ s|dead|failed), log_id \\d+\\): recipient is down`));
     expect(result.stderr).toContain('recipient is down');
     expect(result.stdout).toContain('1 replayed: 0 delivered, 1 failed');
-  });
+  }, 60_000);
 
   it('an unknown UUID is not replayed, said so, exit 1', async () => {
     const unknown = '00000000-0000-4000-8000-000000000000';
@@ -173,7 +196,7 @@ describe('replay says how the replayed attempt went', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`${unknown} not replayed`);
     expect(result.stdout).toContain('0 delivered, 1 failed');
-  });
+  }, 60_000);
 });
 
 /** `start --demo` (what `npm start` runs) until it is serving, then SIGTERM; its output and exit code. */
@@ -262,7 +285,7 @@ describe('npm start (start --demo) and doctor on the same data dir', () => {
     expect(result.stdout).toMatch(/fix: run `async-events generate --out .*MageOS\/AsyncEvents`/);
     // A warning, not a failure: everything else is healthy.
     expect(result.code, result.stdout).toBe(0);
-  });
+  }, 60_000);
 
   it('doctor names env.php for the values it read there', async () => {
     const root = path.join(tmp, 'magento');
@@ -278,5 +301,5 @@ describe('npm start (start --demo) and doctor on the same data dir', () => {
     expect(row('db.table_prefix')).toMatch(new RegExp(`pre_\\s+\\(env\\.php ${envPhp}\\)$`));
     expect(row('system.default')).toContain(`${path.join(root, 'app/etc/config.php')} + ${envPhp}`);
     expect(existsSync(path.join(tmp, 'doctor-data'))).toBe(false);
-  });
+  }, 60_000);
 });
