@@ -22,7 +22,6 @@ import { describeAvailability, guardAgainstOutages, type GuardedCallback, type M
 import { createSinkRegistry, type SinkRegistry } from './sinks/registry.ts';
 import { ensureEmbeddedCryptKey, readEmbeddedCryptKey } from './store/crypt-key.ts';
 import { createEncryptor, type Encryptor } from './store/encryptor.ts';
-import { createStore } from './store/index.ts';
 import type { Store } from './store/store.ts';
 import type { EventRegistry, StoreId } from './types.ts';
 
@@ -154,6 +153,8 @@ export function createAppParts(options: PartsOptions): AppParts {
 
   // store: upstream's tables on Magento's database, or the embedded SQLite file
   const store = once(async () => {
+    // Imported here: Kysely is hundreds of modules, and `publish` on RabbitMQ needs no database at all.
+    const { createStore } = await import('./store/index.ts');
     const opened = await createStore({
       database: settings.database,
       tablePrefix: settings.tablePrefix,
