@@ -9,6 +9,7 @@ import { loadSettings } from '../src/config/settings.ts';
 import { silentLogger } from '../src/logger.ts';
 import { createDatabase, createVhost, deleteVhost, dropDatabase, MARIADB, missingReason } from '../test/support/services.ts';
 import { cleanup, onCleanup, track } from './cleanup.ts';
+import { runBatchingBench } from './batching.ts';
 import { runCliStartupBench } from './cli-startup.ts';
 import { sameWorkBaseline } from './same-work.ts';
 import { runSearchBench } from './search.ts';
@@ -23,8 +24,10 @@ import { runSearchBench } from './search.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.BENCH_EVENTS ?? 20_000);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
-/** Which parts to run (comma-separated): throughput, latency, slow, backlog, search, cli. Default: all. */
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'throughput,latency,slow,backlog,search,cli').split(','));
+/** Which parts to run (comma-separated): throughput, latency, slow, backlog, search, batching, cli. Default: all. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'throughput,latency,slow,backlog,search,batching,cli').split(','));
+/** Parts that need neither RabbitMQ nor MariaDB: asked for alone, they run without them. */
+const SERVICE_FREE = new Set(['batching', 'cli']);
 
 type Arrival = [id: number, at: number];
 
@@ -124,7 +127,18 @@ async function rawBaseline(amqpUrl: string, receiver: Receiver, count: number, i
   return rate(count, elapsed);
 }
 
-async function main(earlier: readonly string[]): Promise<void> {
+async function main(): Promise<void> {
+  // CLI start-up first, on a machine not yet busy with the other parts' processes.
+  const cliLines = PARTS.has('cli') ? await runCliStartupBench() : [];
+  for (const line of cliLines) console.log(line);
+  const batchingLines = PARTS.has('batching') ? await runBatchingBench() : [];
+  for (const line of batchingLines) console.log(line);
+  const serviceFreeLines = [...cliLines, ...batchingLines];
+  if ([...PARTS].every((part) => SERVICE_FREE.has(part))) {
+    console.log('\nsummary\n' + serviceFreeLines.map((l) => `  ${l}`).join('\n'));
+    await cleanup();
+    return;
+  }
   for (const service of ['mariadb', 'rabbitmq'] as const) {
     const missing = missingReason(service);
     if (missing) throw new Error(`the bench needs ${service}: ${missing}`);
@@ -160,7 +174,7 @@ async function main(earlier: readonly string[]): Promise<void> {
       await Promise.all(Array.from({ length: Math.min(1000, count - i) }, (_, j) => app.publish('sales.order.created', { id: idOffset + i + j }, 0)));
     }
   };
-  const lines: string[] = [...earlier];
+  const lines: string[] = [...serviceFreeLines];
   const report = (line: string) => {
     lines.push(line);
     console.log(line);
@@ -280,8 +294,4 @@ async function main(earlier: readonly string[]): Promise<void> {
   console.log('\nsummary\n' + lines.map((l) => `  ${l}`).join('\n'));
 }
 
-// CLI start-up first, on an idle machine; it needs no service, so `BENCH_PARTS=cli` runs it alone.
-const cliLines = PARTS.has('cli') ? await runCliStartupBench() : [];
-for (const line of cliLines) console.log(line);
-if ([...PARTS].some((part) => part !== 'cli')) await main(cliLines);
-else console.log('\nsummary\n' + cliLines.map((l) => `  ${l}`).join('\n'));
+await main();

@@ -1,6 +1,8 @@
 import type { RedriveResult, RedriveSelection } from '../delivery/redrive.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/store.ts';
+import type { TokenRotation } from '../store/subscription-service/token-rotation.ts';
+import type { HealthSource } from '../store/subscription-service/index.ts';
 import type { EventRegistry, Principal, StoreId } from '../types.ts';
 
 export type { Principal } from '../types.ts';
@@ -32,11 +34,15 @@ export interface ApiDependencies {
   /** Subscribe to delivery attempts as they are logged (live feed); returns an unsubscribe function. */
   onAttempt(listener: (attempt: AttemptEvent) => void): () => void;
   readonly auth: Authenticator;
+  /** The running sidecar's health tracker (figures not yet written, attempts in flight); absent: stored figures only. */
+  readonly subscriptionHealth?: HealthSource;
   /**
    * The private-address guard's verdict on a recipient URL when a subscription is saved (an IP literal it refuses),
    * so the mistake is named then rather than at the first delivery. Optional: the sink checks at connect time anyway.
    */
   readonly recipientRefusal?: (url: URL) => string | undefined;
+  /** How long a replaced verification token keeps signing, and the sink cache to tell; without it 24 hours. */
+  readonly tokenRotation?: TokenRotation;
 }
 
 /** `from` for page numbers, or `beforeLogId` (a previous page's `next`) for keyset paging; not both. */

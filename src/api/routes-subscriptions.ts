@@ -150,7 +150,7 @@ export function subscriptionRoutes(): AnyRoute[] {
       method: 'PUT',
       path: '/V1/async_event/:subscriptionId',
       summary: 'Change a subscription',
-      description: 'May change recipient_url, verification_token, metadata, status and store_id. event_name and subscription_id, when sent, must equal the stored ones.',
+      description: 'May change recipient_url, verification_token, metadata, status and store_id. event_name and subscription_id, when sent, must equal the stored ones. A replaced verification_token keeps signing beside the new one for system/async_events/token_rotation_grace_hours (default 24).',
       origin: 'upstream',
       params: subscriptionIdParam,
       query: noQuery,

@@ -31,6 +31,8 @@ export interface Settings {
   readonly host: string;
   /** Serve /metrics without the API token. */
   readonly metricsPublic: boolean;
+  /** Per-subscription Prometheus series (a `subscription_id` label each); off by default for label cardinality. */
+  readonly metricsPerSubscription: boolean;
   readonly apiToken: string | undefined;
   /** Hosts or CIDRs recipients may reach despite the private-address guard. */
   readonly allowedTargets: readonly string[];
@@ -92,6 +94,7 @@ const PROPERTY_OF: Readonly<Record<SettingVariable, string>> = {
   ASYNC_EVENTS_PORT: 'port',
   ASYNC_EVENTS_HOST: 'host',
   ASYNC_EVENTS_METRICS_PUBLIC: 'metricsPublic',
+  ASYNC_EVENTS_METRICS_PER_SUBSCRIPTION: 'metricsPerSubscription',
   ASYNC_EVENTS_API_TOKEN: 'apiToken',
   ASYNC_EVENTS_ALLOWED_TARGETS: 'allowedTargets',
   ASYNC_EVENTS_PAYLOAD_FORMAT: 'payloadFormat',
@@ -454,6 +457,7 @@ async function resolveSettings(cwd: string, lookup: (variable: SettingVariable) 
   const port = withDefault('ASYNC_EVENTS_PORT', (value) => parseInteger('ASYNC_EVENTS_PORT', value, 0, 65535), DEFAULT_PORT);
   const host = withDefault('ASYNC_EVENTS_HOST', (value) => parseHost('ASYNC_EVENTS_HOST', value), DEFAULT_HOST);
   const metricsPublic = withDefault('ASYNC_EVENTS_METRICS_PUBLIC', (value) => parseFlag('ASYNC_EVENTS_METRICS_PUBLIC', value), false);
+  const metricsPerSubscription = withDefault('ASYNC_EVENTS_METRICS_PER_SUBSCRIPTION', (value) => parseFlag('ASYNC_EVENTS_METRICS_PER_SUBSCRIPTION', value), false);
   const allowedTargets = withDefault('ASYNC_EVENTS_ALLOWED_TARGETS', (value) => parseTargets('ASYNC_EVENTS_ALLOWED_TARGETS', value), [] as string[]);
   const payloadFormat = withDefault('ASYNC_EVENTS_PAYLOAD_FORMAT', (value) => parsePayloadFormat('ASYNC_EVENTS_PAYLOAD_FORMAT', value), 'cloudevents' as PayloadFormat);
   const connectTimeoutMs = withDefault(
@@ -489,6 +493,7 @@ async function resolveSettings(cwd: string, lookup: (variable: SettingVariable) 
     port,
     host,
     metricsPublic,
+    metricsPerSubscription,
     apiToken,
     allowedTargets,
     payloadFormat,
@@ -562,6 +567,7 @@ export function describeSettings(settings: Settings): SettingRow[] {
     row('ASYNC_EVENTS_PORT', String(settings.port)),
     row('ASYNC_EVENTS_HOST', settings.host),
     row('ASYNC_EVENTS_METRICS_PUBLIC', settings.metricsPublic ? '1 (no token needed)' : '0 (API token needed)'),
+    row('ASYNC_EVENTS_METRICS_PER_SUBSCRIPTION', settings.metricsPerSubscription ? '1' : '0'),
     row('ASYNC_EVENTS_API_TOKEN', settings.apiToken === undefined ? undefined : secret(settings.apiToken)),
     row('ASYNC_EVENTS_ALLOWED_TARGETS', settings.allowedTargets.length > 0 ? settings.allowedTargets.join(',') : undefined),
     row('ASYNC_EVENTS_PAYLOAD_FORMAT', settings.payloadFormat),

@@ -50,8 +50,21 @@ export interface AttemptReport {
 export async function runAttempt(ctx: AttemptContext, subscription: Subscription, payload: EventPayload, deathCount: number): Promise<AttemptReport> {
   const started = performance.now();
   const outcome = await ctx.limiter.run(subscription.id, () => deliver(ctx, subscription, payload, deathCount), ctx.signal);
-  const durationMs = performance.now() - started;
+  return recordOutcome(ctx, subscription, payload, deathCount, outcome, performance.now() - started);
+}
 
+/**
+ * `runAttempt`, unless the subscription's lane stays full for `laneWaitMs`: then nothing is done and the result is
+ * undefined, so the caller can hand the chain off instead of holding its message behind slow deliveries.
+ */
+export async function attemptWithin(ctx: AttemptContext, subscription: Subscription, payload: EventPayload, deathCount: number, laneWaitMs: number): Promise<AttemptReport | undefined> {
+  const started = performance.now();
+  const result = await ctx.limiter.runWithin(subscription.id, laneWaitMs, () => deliver(ctx, subscription, payload, deathCount), ctx.signal);
+  if (!result.ran) return undefined;
+  return recordOutcome(ctx, subscription, payload, deathCount, result.value, performance.now() - started);
+}
+
+async function recordOutcome(ctx: AttemptContext, subscription: Subscription, payload: EventPayload, deathCount: number, outcome: DeliveryOutcome, durationMs: number): Promise<AttemptReport> {
   let chainStatus: ChainStatus;
   let retryInSeconds: number | undefined;
   const deaths = deathCount + 1;
@@ -140,11 +153,9 @@ async function deliver(ctx: AttemptContext, subscription: Subscription, payload:
  */
 export async function continueLoggedChain(ctx: AttemptContext, subscription: Subscription, chain: Chain, messageDeathCount: number): Promise<boolean> {
   if (chain.deathCount !== messageDeathCount + 1 || (chain.status !== 'retrying' && chain.status !== 'dead')) return false;
-  const attempts = await ctx.store.log.attempts(chain.uuid);
-  const first = attempts[0];
-  if (!first || first.serializedData === null) return false;
-  const payload = payloadFromSerializedData(first.serializedData, { uuid: chain.uuid, eventName: chain.eventName, storeId: chain.storeId });
-  const message = { subscription_id: subscription.id, death_count: chain.deathCount, content: retryContent(payload, ctx.format), uuid: chain.uuid };
+  const content = await chainContent(ctx, chain);
+  if (content === undefined) return false;
+  const message = { subscription_id: subscription.id, death_count: chain.deathCount, content, uuid: chain.uuid };
   if (chain.status === 'dead') {
     await ctx.transport.deadLetter(message);
     return true;
@@ -153,4 +164,16 @@ export async function continueLoggedChain(ctx: AttemptContext, subscription: Sub
   ctx.logger.info({ uuid: chain.uuid, subscriptionId: subscription.id, deathCount: chain.deathCount }, 'redelivered message: its attempt was logged, scheduling the retry that may be missing');
   await ctx.transport.scheduleRetry(message, Math.max(1, dueInSeconds));
   return true;
+}
+
+/**
+ * The retry content that continues a chain: what its first attempt delivered (`serialized_data`), or for a chain
+ * handed off before any attempt, the content kept with it. Undefined when neither exists.
+ */
+export async function chainContent(ctx: AttemptContext, chain: Chain): Promise<string | undefined> {
+  if (chain.attempts === 0) return ctx.store.log.heldContent(chain.uuid);
+  const first = (await ctx.store.log.attempts(chain.uuid))[0];
+  if (!first || first.serializedData === null) return undefined;
+  const payload = payloadFromSerializedData(first.serializedData, { uuid: chain.uuid, eventName: chain.eventName, storeId: chain.storeId });
+  return retryContent(payload, ctx.format);
 }

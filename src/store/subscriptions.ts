@@ -189,6 +189,7 @@ export function createSubscriptionRepository(
       // Log rows go with the subscription (foreign key ON DELETE CASCADE); our own rows are removed here.
       await trx.deleteFrom('async_event_retry').where('subscription_id', '=', id).execute();
       await trx.deleteFrom('async_event_chain').where('subscription_id', '=', id).execute();
+      await trx.deleteFrom('async_event_previous_token').where('subscription_id', '=', id).execute();
       const result = await trx.deleteFrom('async_event_subscriber').where('subscription_id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     });

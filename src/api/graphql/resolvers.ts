@@ -7,7 +7,7 @@ import type { LiveFeeds } from './live-feed.ts';
 import { pageFromArgs } from './paging.ts';
 import { parkedLimit, parkedNode, redriveSelection } from './parked.ts';
 import { replayMatching } from './replay-query.ts';
-import type { SubscriptionField } from '../../store/subscription-service/index.ts';
+import type { SubscriptionField, SubscriptionHealth } from '../../store/subscription-service/index.ts';
 import { assertMayTouchDelivery, servicesOf, toGraphqlInputError } from '../services.ts';
 import { buildTrace } from './trace.ts';
 
@@ -67,6 +67,7 @@ async function inGraphqlTerms<T>(run: () => Promise<T>): Promise<T> {
 export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
   const { subscriptions } = servicesOf(deps);
   const audit = deps.logger.child({ component: 'graphql' });
+  const healthOf = batched((items: readonly Subscription[]) => subscriptions.healthOf(items));
 
   return {
     Query: {
@@ -175,7 +176,50 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
       sink: (subscription: Subscription) => subscription.metadata,
       subscribedAt: (subscription: Subscription) => subscription.subscribedAt?.toISOString() ?? null,
       modified: (subscription: Subscription) => subscription.modified?.toISOString() ?? null,
+      health: withErrorCodes(async (subscription: Subscription) => {
+        const health = await healthOf(subscription);
+        return health ? graphqlHealth(health) : null;
+      }),
     },
+  };
+}
+
+/**
+ * The health of every subscription of a page in one read: graphql-js resolves a list's fields in one tick, so the
+ * calls of that tick are gathered and loaded together.
+ */
+function batched(load: (items: readonly Subscription[]) => Promise<Map<number, SubscriptionHealth>>): (item: Subscription) => Promise<SubscriptionHealth | undefined> {
+  let waiting: { item: Subscription; resolve: (health: SubscriptionHealth | undefined) => void; reject: (error: unknown) => void }[] = [];
+  return (item) =>
+    new Promise((resolve, reject) => {
+      waiting.push({ item, resolve, reject });
+      if (waiting.length > 1) return;
+      setImmediate(() => {
+        const batch = waiting;
+        waiting = [];
+        load(batch.map((w) => w.item)).then(
+          (found) => batch.forEach((w) => w.resolve(found.get(w.item.id))),
+          (error: unknown) => batch.forEach((w) => w.reject(error)),
+        );
+      });
+    });
+}
+
+function graphqlHealth(health: SubscriptionHealth) {
+  return {
+    status: health.status,
+    consecutiveFailures: health.consecutiveFailures,
+    lastSuccessAt: health.lastSuccessAt?.toISOString() ?? null,
+    lastFailure: health.lastFailure ? { at: health.lastFailure.at.toISOString(), statusCode: health.lastFailure.statusCode, response: health.lastFailure.response } : null,
+    successRateLastHour: health.successRate.lastHour,
+    successRateLastDay: health.successRate.lastDay,
+    attemptsLastHour: health.attempts.lastHour,
+    attemptsLastDay: health.attempts.lastDay,
+    inFlight: health.inFlight,
+    filteredOut: health.filteredOut,
+    disabledReason: health.disabledReason,
+    disabledAt: health.disabledAt?.toISOString() ?? null,
+    hourly: health.hourly.map((b) => ({ hour: b.hourStart.toISOString(), succeeded: b.succeeded, failed: b.failed, chainsFailed: b.chainsFailed })),
   };
 }
 

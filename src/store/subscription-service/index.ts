@@ -11,10 +11,14 @@ import {
   type SubscriptionField,
   type ValidNewSubscription,
 } from './input.ts';
+import { readHealth, type HealthSource, type SubscriptionHealth } from './health.ts';
 import { SUBSCRIPTION_RULES, type Candidate, type FieldProblem, type RuleContext, type SinkState, type SubscriptionRule } from './rules.ts';
+import { DEFAULT_TOKEN_ROTATION, keepReplacedToken, type TokenRotation } from './token-rotation.ts';
 
 export type { FieldProblem, SinkState, SubscriptionRule } from './rules.ts';
 export type { NewSubscriptionInput, SubscriptionChangeInput, SubscriptionField } from './input.ts';
+export type { TokenRotation } from './token-rotation.ts';
+export type { HealthSource, HealthStatus, SubscriptionHealth } from './health.ts';
 
 /*
  * The one place subscriptions are created, changed and deleted: REST, GraphQL and (through REST) the console call
@@ -33,10 +37,16 @@ export interface SubscriptionService {
   delete(caller: Principal, id: number): Promise<void>;
   /** Throws FORBIDDEN unless the caller may subscribe to (and so receive the data of) the event. */
   authorize(caller: Principal, eventName: string): Promise<void>;
+  /** The delivery health of one subscription (SUBSCRIPTION_NOT_FOUND when there is none). */
+  health(id: number): Promise<SubscriptionHealth>;
+  /** The health of each of these subscriptions (a listing's), by id. */
+  healthOf(subscriptions: readonly Subscription[]): Promise<Map<number, SubscriptionHealth>>;
 }
 
 export interface SubscriptionServiceOptions {
-  readonly store: Pick<Store, 'subscriptions'>;
+  readonly store: Pick<Store, 'subscriptions' | 'previousTokens' | 'health'>;
+  /** The running sidecar's health tracker: pending figures, attempts in flight, its clock. */
+  readonly health?: HealthSource | undefined;
   readonly events: () => EventRegistry;
   readonly sinks: () => Promise<readonly SinkState[]>;
   readonly access: EventAccess;
@@ -44,6 +54,8 @@ export interface SubscriptionServiceOptions {
   readonly recipientRefusal?: ((url: URL) => string | undefined) | undefined;
   /** Defaults to SUBSCRIPTION_RULES. */
   readonly rules?: readonly SubscriptionRule[];
+  /** How long a replaced token keeps signing (token-rotation.ts); default 24 hours. */
+  readonly tokenRotation?: TokenRotation | undefined;
 }
 
 /** The problems a refusal carries, or undefined when the error is not a field refusal of this service. */
@@ -103,6 +115,7 @@ async function write<T>(run: () => Promise<T>): Promise<T> {
 
 export function createSubscriptionService(options: SubscriptionServiceOptions): SubscriptionService {
   const rules = options.rules ?? SUBSCRIPTION_RULES;
+  const tokenRotation = options.tokenRotation ?? DEFAULT_TOKEN_ROTATION;
   const { store, access } = options;
 
   async function checkRules(candidate: Candidate): Promise<void> {
@@ -126,6 +139,15 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
   return {
     validate,
     authorize: (caller, eventName) => access.assertAllowed(caller, eventName),
+
+    async health(id) {
+      const subscription = await findOrFail(id);
+      const found = (await readHealth(store.health, [subscription], options.health)).get(id);
+      if (!found) throw notFound(id);
+      return found;
+    },
+
+    healthOf: (subscriptions) => readHealth(store.health, subscriptions, options.health),
 
     async create(caller, input) {
       const valid = await validate(input);
@@ -162,18 +184,25 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
         active: patch.active ?? current.active,
         touched,
       });
+      const graceHours = patch.verificationToken === undefined ? undefined : await keepReplacedToken(store, tokenRotation, current, patch.verificationToken);
+      let updated: Subscription;
       try {
-        return await write(() => store.subscriptions.update(id, patch));
+        updated = await write(() => store.subscriptions.update(id, patch));
       } catch (error) {
         if (isAsyncEventsError(error, 'SUBSCRIPTION_NOT_FOUND')) throw notFound(id);
         throw error;
       }
+      if (graceHours !== undefined) tokenRotation.replaced?.(id, graceHours);
+      // Enabling again clears why it was disabled and starts the auto-disable count over.
+      if (patch.active === true && !current.active) await store.health.clearDisabled(id, options.health?.now() ?? new Date());
+      return updated;
     },
 
     async delete(caller, id) {
       const current = await findOrFail(id);
       await access.assertAllowed(caller, current.eventName);
       if (!(await store.subscriptions.delete(id))) throw notFound(id);
+      await store.health.forget(id);
     },
   };
 }

@@ -3,6 +3,7 @@ import { errorState, h, loading, newId } from '../dom.js';
 import { flash } from '../flash.js';
 import { loadCatalog } from './catalog.js';
 import { pageHead } from './common.js';
+import { healthPanel, loadHealth } from './subscription-health.js';
 
 // Create (POST /V1/async_event) and edit (PUT /V1/async_event/:id). The verification token is write-only: the
 // API never returns it, so editing shows an empty field that keeps the current token when left empty.
@@ -50,6 +51,11 @@ export function subscriptionFormPage(main, { args, navigate }) {
     }
     if (!alive) return;
     body.replaceChildren(buildForm(catalog, current, currentSink));
+    if (editing) {
+      // The health panel is extra: the form stays usable when it cannot be read.
+      const health = await loadHealth(id).catch(() => null);
+      if (alive && health) body.append(healthPanel(health));
+    }
   })();
 
   function buildForm(catalog, current, currentSink) {
@@ -149,7 +155,7 @@ export function subscriptionFormPage(main, { args, navigate }) {
       h('div', { class: 'input-row' }, tokenControl, h('button', { type: 'button', class: 'secondary', onclick: () => { tokenControl.value = randomToken(); showToken.checked = true; tokenControl.type = 'text'; tokenControl.focus(); } }, 'Generate')),
       h('label', { class: 'check', for: showToken.id }, showToken, 'Show the token while typing'),
       h('p', { id: `${ids.token}-hint`, class: 'hint' }, editing
-        ? 'Write-only: the current token is never shown. Type a new one to replace it; the old one keeps signing for a grace period.'
+        ? 'Write-only: the current token is never shown. Type a new one to replace it; the old one keeps signing beside it for a grace period, 24 hours by default (Stores › Configuration › Advanced › System › Async Events › Token Rotation Grace Period).'
         : 'Signs every delivery (x-magento-signature, webhook-signature). Copy it to the receiver now: it is never shown again.'),
       h('p', { id: `${ids.token}-error`, class: 'error-text', hidden: true })),
     h('div', { class: 'field' }, h('label', { class: 'check', for: ids.status }, statusControl, 'Enabled (deliver events to this recipient)')),
