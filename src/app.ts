@@ -23,12 +23,10 @@ import type { QueueConsumer, QueueTransport } from './queue/transport.ts';
 import type { SearchEngine } from './search/engine.ts';
 import { MagentoCallbackError } from './magento/callback-error.ts';
 import { describeAvailability, guardAgainstOutages, type GuardedCallback, type MagentoAvailability } from './magento/outage-breaker.ts';
-import { createAddressGuard } from './sinks/address-guard.ts';
 import type { PreviousTokenCache } from './sinks/previous-token-cache.ts';
 import { createSinkRegistry, type SinkRegistry } from './sinks/registry.ts';
 import { ensureEmbeddedCryptKey, readEmbeddedCryptKey } from './store/crypt-key.ts';
 import { createEncryptor, type Encryptor } from './store/encryptor.ts';
-import { createStore } from './store/index.ts';
 import type { Store } from './store/store.ts';
 import type { EventRegistry, StoreId } from './types.ts';
 
@@ -180,11 +178,14 @@ export function createAppParts(options: PartsOptions): AppParts {
 
   // store: upstream's tables on Magento's database, or the embedded SQLite file
   const store = once(async () => {
+    // Imported here: Kysely is hundreds of modules, and `publish` on RabbitMQ needs no database at all.
+    const { createStore } = await import('./store/index.ts');
     const opened = await createStore({
       database: settings.database,
       tablePrefix: settings.tablePrefix,
       cryptKeys: await cryptKeys(),
-      logger: logger.child({ stage: 'store' }),
+      // Each part binds its own `stage` (and the like): binding it here too would print the key twice per line.
+      logger,
       ...(options.mustExist ? { mustExist: true } : {}),
     });
     closing(() => opened.close());
@@ -201,10 +202,10 @@ export function createAppParts(options: PartsOptions): AppParts {
     let queue: QueueTransport;
     if (settings.amqpUrl) {
       const { createAmqpTransport } = await import('./queue/amqp/transport.ts');
-      queue = createAmqpTransport({ url: settings.amqpUrl, logger: logger.child({ stage: 'queue' }), ...options.amqp });
+      queue = createAmqpTransport({ url: settings.amqpUrl, logger, ...options.amqp });
     } else {
       const [{ createDatabaseQueue }, opened] = await Promise.all([import('./queue/database/transport.ts'), store()]);
-      queue = createDatabaseQueue({ db: opened.db, dialect: opened.dialect, logger: logger.child({ stage: 'queue' }), ...options.databaseQueue });
+      queue = createDatabaseQueue({ db: opened.db, dialect: opened.dialect, logger, ...options.databaseQueue });
     }
     closing(() => queue.close());
     if (options.declareTopology) await queue.setup();
@@ -252,27 +253,29 @@ export function createAppParts(options: PartsOptions): AppParts {
       encryptor(),
     ]);
     const tokens = await previousTokenCache();
+    // Every sink binds its own `sink` name; the stage is theirs in common.
+    const sinkLogger = logger.child({ stage: 'sink' });
     const registry = createSinkRegistry([
       createHttpSink({
-        logger: logger.child({ stage: 'sink', sink: 'http' }),
+        logger: sinkLogger,
         allowedTargets: settings.allowedTargets,
         connectTimeoutMs: settings.http.connectTimeoutMs,
         totalTimeoutMs: settings.http.totalTimeoutMs,
         previousTokens: (subscription) => tokens.tokensFor(subscription),
       }),
       // AWS sinks read credentials live from `async_events_aws/*` (secrets decrypted like Magento's Encrypted backend).
-      createEventBridgeSink({ logger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs, ...(settings.magentoUrl ? { magentoUrl: settings.magentoUrl } : {}) }),
-      createSqsSink({ logger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
-      createPubSubSink({ logger, config, requestTimeoutMs: settings.http.totalTimeoutMs }),
+      createEventBridgeSink({ logger: sinkLogger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs, ...(settings.magentoUrl ? { magentoUrl: settings.magentoUrl } : {}) }),
+      createSqsSink({ logger: sinkLogger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
+      createPubSubSink({ logger: sinkLogger, config, requestTimeoutMs: settings.http.totalTimeoutMs }),
       createEventGridSink({
-        logger,
+        logger: sinkLogger,
         config,
         decrypt: (value) => crypto.decrypt(value),
         allowedTargets: settings.allowedTargets,
         connectTimeoutMs: settings.http.connectTimeoutMs,
         totalTimeoutMs: settings.http.totalTimeoutMs,
       }),
-      createAmqpSink({ logger, allowedTargets: settings.allowedTargets, connectTimeoutMs: settings.http.connectTimeoutMs, confirmTimeoutMs: settings.http.totalTimeoutMs }),
+      createAmqpSink({ logger: sinkLogger, allowedTargets: settings.allowedTargets, connectTimeoutMs: settings.http.connectTimeoutMs, confirmTimeoutMs: settings.http.totalTimeoutMs }),
       ...(options.extraSinks ?? []),
     ]);
     closing(() => registry.close());
@@ -288,7 +291,7 @@ export function createAppParts(options: PartsOptions): AppParts {
     const elasticsearch = createElasticsearchSearch({
       url: settings.elasticsearchUrl,
       indexPrefix: await magentoIndexPrefix(opened, settings.systemOverrides),
-      logger: logger.child({ stage: 'search' }),
+      logger,
       store: opened,
     });
     closing(() => elasticsearch.close());
@@ -495,7 +498,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       },
       auth,
       subscriptionHealth: health,
-      recipientRefusal: createAddressGuard({ allowedTargets: settings.allowedTargets }).recipientRefusal,
+      recipientRefusal: (await import('./sinks/address-guard.ts')).createAddressGuard({ allowedTargets: settings.allowedTargets }).recipientRefusal,
       tokenRotation: {
         graceHours: () => adminConfig.tokenRotationGraceHours(),
         replaced: (subscriptionId, graceHours) => {

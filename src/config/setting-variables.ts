@@ -34,6 +34,12 @@ export const PROCESS_VARIABLES = {
   ASYNC_EVENTS_LOG_FORMAT: '"json" forces JSON logs on a terminal',
 } as const;
 
+/** pino's levels, what ASYNC_EVENTS_LOG_LEVEL / --log-level accept. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** ASYNC_EVENTS_LOG_FORMAT / --log-format: only `json` changes anything (JSON even on a terminal). */
+export const LOG_FORMATS = ['json'] as const;
+
 /** Tuning of the consumers (README, "Tuning"): positive whole numbers, flags of `start` and `consumer:start`. */
 export const TUNING_VARIABLES = {
   ASYNC_EVENTS_PREFETCH: 'messages each consumer takes at once (512)',
