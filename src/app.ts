@@ -299,6 +299,8 @@ export function createAppParts(options: PartsOptions): AppParts {
   });
 
   const limiter = createDeliveryLimiter({ global: options.concurrency?.global ?? 1024, perSubscription: options.concurrency?.perSubscription ?? 128 });
+  // Subscription rules at delivery time; health and /metrics read its counts.
+  const rules = options.rules ?? createRuleRuntime();
 
   // subscription health: every attempt counted as it is logged, whichever command delivers (start, replay)
   const health = once(async () => {
@@ -313,6 +315,7 @@ export function createAppParts(options: PartsOptions): AppParts {
     const healthConfig = createHealthConfig(config, (stored) => crypto.decrypt(stored), logger);
     const alerts = createAlertSender({ target: () => healthConfig.alertTarget(), logger, ...(options.metricsRegistry ? { registry: options.metricsRegistry } : {}), ...options.alerts });
     const tracker = createHealthTracker({
+      filteredOut: (id) => rules.stats.filteredOut(id),
       store: opened,
       config: healthConfig,
       alerts,
@@ -342,7 +345,7 @@ export function createAppParts(options: PartsOptions): AppParts {
       limiter,
       logger: logger.child({ stage: 'delivery' }),
       signal: shutdown.signal,
-      rules: options.rules ?? createRuleRuntime(),
+      rules,
       ...(options.crashPoint ? { crashPoint: options.crashPoint } : {}),
       onAttempt: (report) => {
         onAttempt?.(report);

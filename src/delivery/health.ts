@@ -41,6 +41,8 @@ export interface HealthTrackerOptions {
   readonly logger: Logger;
   /** Attempts running or waiting in this process (the delivery limiter's lanes). */
   readonly inFlight: (subscriptionId: number) => number;
+  /** Events the subscription's filter refused in this process (the rule runtime's count). */
+  readonly filteredOut?: (subscriptionId: number) => number;
   /** Registry for the per-subscription series; none: not exported (ASYNC_EVENTS_METRICS_PER_SUBSCRIPTION=0). */
   readonly perSubscriptionMetrics?: Registry | undefined;
   /** Injected clock (tests). */
@@ -264,6 +266,7 @@ export function createHealthTracker(options: HealthTrackerOptions): HealthTracke
     },
     settle,
     inFlight: (id) => options.inFlight(id),
+    filteredOut: (id) => options.filteredOut?.(id) ?? 0,
     now,
     async sweep() {
       await settle();

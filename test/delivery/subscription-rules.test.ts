@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { servicesOf } from '../../src/api/services.ts';
 import { rawMember } from '../../src/delivery/retry-content.ts';
 import type { Subscription, SubscriptionRules } from '../../src/types.ts';
 import { describeWith, type ServiceName } from '../support/services.ts';
@@ -75,6 +76,9 @@ for (const { mode, services } of modes) {
       const metrics = await sidecar.app.metrics.registry.metrics();
       expect(metrics).toContain(`async_events_filtered_out_total{subscription_id="${refusing.id}"} 2`);
       expect(metrics).toContain(`async_events_filtered_out_total{subscription_id="${matching.id}"} 1`);
+      // Health shows the same counts, through the one subscription service.
+      const health = await servicesOf(sidecar.app.deps).subscriptions.healthOf([refusing, matching, unfiltered]);
+      expect([refusing, matching, unfiltered].map((s) => health.get(s.id)?.filteredOut)).toEqual([2, 1, 0]);
 
       sidecar.app.attempts.rules?.stats.clear(refusing.id);
       expect(sidecar.app.attempts.rules?.stats.filteredOut(refusing.id)).toBe(0);

@@ -31,7 +31,7 @@ export interface SubscriptionHealth {
   readonly attempts: { readonly lastHour: AttemptCounts; readonly lastDay: AttemptCounts };
   /** Attempts of this subscription running or waiting for a slot in this process. */
   readonly inFlight: number;
-  /** Events the subscription's filter kept from it (no filters yet: 0). */
+  /** Events the subscription's filter kept from it, counted by this process since it started. */
   readonly filteredOut: number;
   /** Why it was disabled (auto-disable, 410 Gone), while it stays inactive. */
   readonly disabledReason: string | null;
@@ -45,6 +45,8 @@ export interface HealthSource {
   /** Resolves once the attempts seen so far are in the store. */
   settle(): Promise<void>;
   inFlight(subscriptionId: number): number;
+  /** Events the subscription's filter refused in this process. */
+  filteredOut?(subscriptionId: number): number;
   now(): Date;
 }
 
@@ -81,7 +83,7 @@ function currentReason(subscription: Subscription, record: HealthRecord | undefi
   return { reason: record.disabledReason, at: record.disabledAt };
 }
 
-export function composeHealth(subscription: Subscription, record: HealthRecord | undefined, buckets: readonly HourBucket[], now: Date, inFlight: number): SubscriptionHealth {
+export function composeHealth(subscription: Subscription, record: HealthRecord | undefined, buckets: readonly HourBucket[], now: Date, inFlight: number, filteredOut = 0): SubscriptionHealth {
   const lastHour = windowCounts(buckets, now, 1);
   const lastDay = windowCounts(buckets, now, 24);
   const lastSuccessAt = record?.lastSuccessAt ?? null;
@@ -100,7 +102,7 @@ export function composeHealth(subscription: Subscription, record: HealthRecord |
     successRate: { lastHour: rate(lastHour), lastDay: rate(lastDay) },
     attempts: { lastHour, lastDay },
     inFlight,
-    filteredOut: 0,
+    filteredOut,
     disabledReason: disabled.reason,
     disabledAt: disabled.at,
     hourly: buckets.filter((b) => b.hourStart.getTime() >= dayStart),
@@ -113,5 +115,5 @@ export async function readHealth(store: SubscriptionHealthStore, subscriptions: 
   const now = source?.now() ?? new Date();
   const ids = subscriptions.map((s) => s.id);
   const [records, buckets] = await Promise.all([store.get(ids), store.buckets(ids, new Date(now.getTime() - 24 * HOUR))]);
-  return new Map(subscriptions.map((s) => [s.id, composeHealth(s, records.get(s.id), buckets.get(s.id) ?? [], now, source?.inFlight(s.id) ?? 0)]));
+  return new Map(subscriptions.map((s) => [s.id, composeHealth(s, records.get(s.id), buckets.get(s.id) ?? [], now, source?.inFlight(s.id) ?? 0, source?.filteredOut?.(s.id) ?? 0)]));
 }
