@@ -89,8 +89,10 @@ describe('generated etc/adminhtml/system.xml and the upstream sinks modules', ()
     for (const configPath of paths) expect(ours.fields.has(configPath), configPath).toBe(true);
     const secrets = [EVENTGRID_PATHS.clientSecret, awsConfigPaths('eventbridge').secretAccessKey, awsConfigPaths('sqs').secretAccessKey];
     for (const secret of secrets) expect(ours.fields.get(secret), secret).toMatchObject({ type: 'obscure', backendModel: ENCRYPTED });
+    // Every obscure field is a secret kept encrypted: the cloud sinks' three and the operator alerts' signing secret.
     const obscure = [...ours.fields].filter(([, field]) => field.type === 'obscure').map(([fieldPath]) => fieldPath);
-    expect(obscure.sort()).toEqual([...secrets].sort());
+    expect(obscure.sort()).toEqual([...secrets, 'system/async_events/alert_secret'].sort());
+    for (const fieldPath of obscure) expect(ours.fields.get(fieldPath), fieldPath).toMatchObject({ backendModel: ENCRYPTED });
   });
 
   it('keeps the core Async Events group in the system section', () => {

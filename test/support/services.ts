@@ -20,7 +20,7 @@ export const RABBITMQ = { host: '127.0.0.1', port: Number(process.env['ASYNC_EVE
 const RABBITMQCTL_NODE = process.env['ASYNC_EVENTS_TEST_RABBITMQ_NODE'];
 
 /** rabbitmqctl's arguments for the broker the suites use. */
-function rabbitmqctl(...args: string[]): string[] {
+export function rabbitmqctl(...args: string[]): string[] {
   return RABBITMQCTL_NODE ? ['-n', RABBITMQCTL_NODE, ...args] : args;
 }
 
