@@ -83,18 +83,19 @@ export function createBuiltinSearch(options: { db: Kysely<Database>; dialect: Sq
     async search(query, page) {
       const { size, from, beforeLogId } = checkPage(page);
       const condition = searchCondition(parseQuery(query), await flavorOf(), options);
-      const counted = await selectLogRows(db)
-        .select(sql<number | string>`COUNT(*)`.as('total'))
-        .where(condition)
-        .executeTakeFirst();
       // The page's ids first, then their rows: sorting only ids keeps MySQL from sorting every matching row with
       // its payload blob (72 ms against 6 ms for a page of 20 over 100,000 rows).
       let pageIds = selectLogRows(db).select('l.log_id').where(condition);
       if (beforeLogId !== undefined) pageIds = pageIds.where('l.log_id', '<', beforeLogId);
       const ids = (await pageIds.orderBy('l.log_id', 'desc').limit(size).offset(from).execute()).map((row) => Number(row.log_id));
+      // A short first page is every match: a selective data.* query then reads the table once, not twice.
+      const total =
+        from === 0 && beforeLogId === undefined && ids.length < size
+          ? ids.length
+          : Number((await selectLogRows(db).select(sql<number | string>`COUNT(*)`.as('total')).where(condition).executeTakeFirst())?.total ?? 0);
       const found = ids.length === 0 ? [] : await selectLogRowsWithTarget(db).select(LOG_ROW_COLUMNS).where('l.log_id', 'in', ids).orderBy('l.log_id', 'desc').execute();
       const next = ids.length === size ? (ids[ids.length - 1] ?? null) : null;
-      return { total: Number(counted?.total ?? 0), hits: found.map((row) => toLogRow(row as RawLogRow)), next };
+      return { total, hits: found.map((row) => toLogRow(row as RawLogRow)), next };
     },
     async close() {
       // The store owns the connection.
