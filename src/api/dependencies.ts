@@ -53,6 +53,8 @@ export interface SearchPageRequest {
   readonly size: number;
   readonly from?: number;
   readonly beforeLogId?: number;
+  /** false: no total wanted (the match iterators); `total` is then only a lower bound and the engine skips its count. */
+  readonly countTotal?: boolean;
 }
 
 export interface SearchPage {
