@@ -70,6 +70,18 @@ describeWith(['rabbitmq'], 'AMQP transport', () => {
     await env?.dispose();
   });
 
+  it('keeps a delay queue declared while its messages may be in it, past its own expiry; it expires once let go', async () => {
+    const transport = env.transport();
+    await transport.setup();
+    // event.delay.1 expires 2 s after its last declaration, messages in it or not.
+    await transport.scheduleRetry(retry(3, 3), 1);
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    expect(Object.keys(listQueues(env.vhost))).toContain('event.delay.1');
+    await transport.close();
+    // Nobody declares it now: it goes, as upstream's queue does (so the check above could have failed).
+    await waitUntil(() => !Object.keys(listQueues(env.vhost)).includes('event.delay.1'), 'event.delay.1 to expire', 15_000);
+  });
+
   it('publishes retries through upstream delay queues with its routing keys, properties and x-retry-count header', async () => {
     const transport = env.transport();
     await transport.setup();

@@ -46,6 +46,9 @@ interface ConsumerState {
 
 class Unroutable extends Error {}
 
+/** How long past its last message's delay a delay queue is still kept declared. */
+const DELAY_QUEUE_KEEP_ALIVE_MARGIN_MS = 30_000;
+
 type PublishProperties = Pick<Options.Publish, 'headers'>;
 
 export function createAmqpTransport(options: AmqpTransportOptions): QueueTransport {
@@ -232,7 +235,35 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
     }
   }
 
+  /*
+   * A delay queue expires 2×seconds after its last declaration whether or not it still holds messages, and
+   * RabbitMQ dead-letters a burst of expired messages one by one: under load the queue could expire, and take the
+   * rest of the burst with it, before they were all moved to event.failover.retry. So a delay queue that was
+   * published to recently is declared again while its messages may still be in it.
+   */
+  const delayQueuesInUse = new Map<string, { routingKey: string; seconds: number; lastPublishAt: number }>();
+  const keepAlive = setInterval(() => {
+    const current = session;
+    if (!current?.alive || closed) return;
+    const now = Date.now();
+    for (const [queue, use] of delayQueuesInUse) {
+      if (now - use.lastPublishAt > use.seconds * 1000 + DELAY_QUEUE_KEEP_ALIVE_MARGIN_MS) {
+        delayQueuesInUse.delete(queue);
+        continue;
+      }
+      const declaredAt = current.delayDeclaredAt.get(queue) ?? 0;
+      if (now - declaredAt < use.seconds * 500) continue;
+      current.delayDeclaredAt.set(queue, now);
+      declareDelayQueue(current.publisher, queue, use.routingKey, use.seconds).catch((error: unknown) => {
+        current.delayDeclaredAt.delete(queue);
+        logger.debug({ err: coerceError(error), queue }, 'could not declare a delay queue again to keep it');
+      });
+    }
+  }, 250);
+  keepAlive.unref();
+
   async function ensureDelayQueue(current: Session, queue: string, routingKey: string, seconds: number): Promise<void> {
+    delayQueuesInUse.set(queue, { routingKey, seconds, lastPublishAt: Date.now() });
     const declaredAt = current.delayDeclaredAt.get(queue);
     // The queue expires 2×seconds after its last declaration; re-declaring within a quarter of that keeps every
     // message's TTL (seconds) well inside the lease, as upstream's declare-before-every-publish does.
@@ -379,6 +410,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
 
     async close() {
       if (closed) return;
+      clearInterval(keepAlive);
       await Promise.all([...consumers].map(stopConsumer));
       closed = true;
       for (const waiter of waiters) waiter.reject(new AsyncEventsError('SHUTTING_DOWN', 'the AMQP transport is closed'));
