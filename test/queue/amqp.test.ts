@@ -77,6 +77,12 @@ describeWith(['rabbitmq'], 'AMQP transport', () => {
     await transport.scheduleRetry(retry(3, 3), 1);
     await new Promise((resolve) => setTimeout(resolve, 3500));
     expect(Object.keys(listQueues(env.vhost))).toContain('event.delay.1');
+    // Its message went on to event.failover.retry as usual (taken here, so later tests do not see it).
+    const bodies: string[] = [];
+    const consumer = await transport.consume('event.failover.retry', async (delivery) => void bodies.push(delivery.body), { prefetch: 1 });
+    await waitUntil(() => bodies.length === 1, 'the kept delay queue’s message', 10_000);
+    await consumer.stop();
+    expect(parseRetryMessage(bodies[0] ?? '')).toEqual(retry(3, 3));
     await transport.close();
     // Nobody declares it now: it goes, as upstream's queue does (so the check above could have failed).
     await waitUntil(() => !Object.keys(listQueues(env.vhost)).includes('event.delay.1'), 'event.delay.1 to expire', 15_000);
