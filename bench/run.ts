@@ -297,13 +297,20 @@ async function main(): Promise<void> {
             /* process gone */
           }
         }, 200);
-        await drain.waitFor(BACKLOG, 900_000);
+        // A few events of a large backlog can go missing in a run (a known issue under investigation); rather than
+        // hang, the drain ends when 99.9 % have arrived and nothing more comes for 15 s, and says how many came.
+        for (let last = -1, quietSince = Date.now(); drain.arrivals.size < BACKLOG; await new Promise((r) => setTimeout(r, 500))) {
+          if (drain.arrivals.size !== last) [last, quietSince] = [drain.arrivals.size, Date.now()];
+          if (Date.now() - quietSince > (drain.arrivals.size >= BACKLOG * 0.999 ? 15_000 : 120_000)) break;
+        }
         peak = Math.max(peak, peakRssMb(drainChild.pid ?? 0));
         clearInterval(sampler);
-        const firstArrival = Math.min(...[...drain.arrivals.values()]);
-        const drainRate = rate(BACKLOG, now() - firstArrival);
+        const times = [...drain.arrivals.values()];
+        const firstArrival = Math.min(...times);
+        const drainRate = rate(times.length, Math.max(...times) - firstArrival);
         drained.push({ label, rate: drainRate, peak });
-        report(`backlog of ${BACKLOG} (${label}): drained at ${drainRate.toFixed(0)} ev/s (start-up of ${((firstArrival - drainStart) / 1000).toFixed(1)} s not counted), peak RSS ${peak.toFixed(0)} MB${index === 0 ? ' (goal ≤ 200 MB)' : ''}`);
+        const missing = BACKLOG - times.length;
+        report(`backlog of ${BACKLOG} (${label}): drained at ${drainRate.toFixed(0)} ev/s (start-up of ${((firstArrival - drainStart) / 1000).toFixed(1)} s not counted)${missing > 0 ? `, ${missing} never arrived` : ''}, peak RSS ${peak.toFixed(0)} MB${index === 0 ? ' (goal ≤ 200 MB)' : ''}`);
         drainChild.kill('SIGTERM');
         await new Promise((r) => drainChild.once('exit', r));
         drain.close();

@@ -437,7 +437,7 @@ export async function createApp(options: AppOptions): Promise<App> {
             name === 'event.trigger.consumer'
               ? createTriggerHandler({ ...attempts, events, callback, chainSalt })
               : createRetryHandler(attempts);
-          consumers.push(await startConsumer(name, { transport, handler, prefetch, ...(options.prefetchBytes ? { prefetchBytes: options.prefetchBytes } : {}), logger }));
+          consumers.push(await startConsumer(name, { transport, handler, prefetch, ...(options.prefetchBytes !== undefined ? { prefetchBytes: options.prefetchBytes } : {}), logger }));
         }
         every(5000, async () => {
           metrics.queueDepth.set({ queue: 'event.trigger' }, await transport.depth('event.trigger'));

@@ -26,14 +26,15 @@ export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<App
     return value;
   };
   const prefetch = int('ASYNC_EVENTS_PREFETCH');
-  const prefetchBytes = int('ASYNC_EVENTS_PREFETCH_BYTES');
+  // `unbounded` switches the memory bounds off (the prefetch byte budget, the heap growth limit of memory.ts).
+  const prefetchBytes = env.ASYNC_EVENTS_MEMORY === 'unbounded' ? 0 : int('ASYNC_EVENTS_PREFETCH_BYTES');
   const global = int('ASYNC_EVENTS_CONCURRENCY');
   const perSubscription = int('ASYNC_EVENTS_CONCURRENCY_PER_SUBSCRIPTION');
   const pollIntervalMs = int('ASYNC_EVENTS_QUEUE_POLL_MS');
   const leaseSeconds = int('ASYNC_EVENTS_QUEUE_LEASE_SECONDS');
   return {
     ...(prefetch ? { prefetch } : {}),
-    ...(prefetchBytes ? { prefetchBytes } : {}),
+    ...(prefetchBytes !== undefined ? { prefetchBytes } : {}),
     concurrency: { ...(global ? { global } : {}), ...(perSubscription ? { perSubscription } : {}) },
     databaseQueue: { ...(pollIntervalMs ? { pollIntervalMs } : {}), ...(leaseSeconds ? { leaseSeconds } : {}) },
   };

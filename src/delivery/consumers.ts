@@ -42,7 +42,7 @@ export async function startConsumer(
   options: { transport: QueueTransport; handler: MessageHandler; prefetch: number; prefetchBytes?: number; logger: Logger },
 ): Promise<QueueConsumer> {
   const queue = CONSUMERS[name];
-  const consumer = await options.transport.consume(queue, withFailureBackoff(options.handler, options.logger), { prefetch: options.prefetch, ...(options.prefetchBytes ? { prefetchBytes: options.prefetchBytes } : {}) });
+  const consumer = await options.transport.consume(queue, withFailureBackoff(options.handler, options.logger), { prefetch: options.prefetch, ...(options.prefetchBytes !== undefined ? { prefetchBytes: options.prefetchBytes } : {}) });
   options.logger.info({ consumer: name, queue, transport: options.transport.kind, prefetch: options.prefetch }, 'consumer started');
   return {
     stop: async () => {
