@@ -274,12 +274,18 @@ async function main(): Promise<void> {
 
     // 4. Peak RSS (VmHWM) of the sidecar process while it drains a backlog, with no flags and no NODE_OPTIONS, beside
     // the same drain with the memory bounds switched off (ASYNC_EVENTS_MEMORY=unbounded), in the same run.
-    // BENCH_SIDECAR_FLAGS adds variants: node flag sets separated by ";" (e.g. "--max-old-space-size=192").
+    // BENCH_SIDECAR_FLAGS adds variants separated by ";", each node flags and NAME=value environment words (e.g.
+    // "--max-old-space-size=192;ASYNC_EVENTS_MEMORY=unbounded").
     if (PARTS.has('backlog')) {
       const variants: [label: string, flags: string[], extraEnv: Record<string, string>][] = [
         ['defaults', [], {}],
         ['memory bounds off', [], { ASYNC_EVENTS_MEMORY: 'unbounded' }],
-        ...(process.env.BENCH_SIDECAR_FLAGS ?? '').split(';').filter((v) => v.trim() !== '').map((v): [string, string[], Record<string, string>] => [v.trim(), v.trim().split(/\s+/), {}]),
+        ...(process.env.BENCH_SIDECAR_FLAGS ?? '').split(';').filter((v) => v.trim() !== '').map((v): [string, string[], Record<string, string>] => {
+          const words = v.trim().split(/\s+/);
+          // NAME=value words set the sidecar's environment; the rest are node flags.
+          const isEnv = (w: string) => /^[A-Z][A-Z0-9_]*=/.test(w);
+          return [v.trim(), words.filter((w) => !isEnv(w)), Object.fromEntries(words.filter(isEnv).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]))];
+        }),
       ];
       const drained: { label: string; rate: number; peak: number }[] = [];
       for (const [index, [label, flags, extraEnv]] of variants.entries()) {
