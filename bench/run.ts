@@ -116,6 +116,7 @@ async function rawBaseline(amqpUrl: string, receiver: Receiver, count: number, i
   const pool = new Pool(new URL(receiver.url).origin, { connections: 128 });
   const consumer = await connection.createChannel();
   await consumer.prefetch(512);
+  const seenBefore = receiver.arrivals.size;
   const start = now();
   await consumer.consume(queue, (message) => {
     if (!message) return;
@@ -126,7 +127,7 @@ async function rawBaseline(amqpUrl: string, receiver: Receiver, count: number, i
         consumer.ack(message);
       }, () => consumer.nack(message));
   });
-  await receiver.waitFor(count, 120_000);
+  await receiver.waitFor(seenBefore + count, 120_000);
   const elapsed = now() - start;
   await consumer.close();
   await channel.close();
