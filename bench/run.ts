@@ -9,6 +9,8 @@ import { loadSettings } from '../src/config/settings.ts';
 import { silentLogger } from '../src/logger.ts';
 import { createDatabase, createVhost, deleteVhost, dropDatabase, MARIADB, missingReason } from '../test/support/services.ts';
 import { cleanup, onCleanup, track } from './cleanup.ts';
+import { runBatchingBench } from './batching.ts';
+import { runCliStartupBench } from './cli-startup.ts';
 import { sameWorkBaseline } from './same-work.ts';
 import { runSearchBench } from './search.ts';
 
@@ -24,8 +26,10 @@ const N = Number(process.env.BENCH_EVENTS ?? 20_000);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 /** Interleaved rounds of the throughput part. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-/** Which parts to run (comma-separated): throughput, latency, slow, backlog, search. Default: all. */
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'throughput,latency,slow,backlog,search').split(','));
+/** Which parts to run (comma-separated): throughput, latency, slow, backlog, search, batching, cli. Default: all. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'throughput,latency,slow,backlog,search,batching,cli').split(','));
+/** Parts that need neither RabbitMQ nor MariaDB: asked for alone, they run without them. */
+const SERVICE_FREE = new Set(['batching', 'cli']);
 
 type Arrival = [id: number, at: number];
 
@@ -150,6 +154,25 @@ async function rawBaseline(amqpUrl: string, receiver: Receiver, count: number, i
 }
 
 async function main(): Promise<void> {
+  // CLI start-up first, on a machine not yet busy with the other parts' processes.
+  const cliLines = PARTS.has('cli') ? await runCliStartupBench() : [];
+  for (const line of cliLines) console.log(line);
+  const batchingLines = PARTS.has('batching') ? await runBatchingBench() : [];
+  for (const line of batchingLines) console.log(line);
+  const serviceFreeLines = [...cliLines, ...batchingLines];
+  if ([...PARTS].every((part) => SERVICE_FREE.has(part))) {
+    console.log('\nsummary\n' + serviceFreeLines.map((l) => `  ${l}`).join('\n'));
+    await cleanup();
+    return;
+  }
+  if ([...PARTS].every((part) => part === 'search' || SERVICE_FREE.has(part))) {
+    // The search part needs only the databases: no sidecar, receiver or throughput run before it.
+    const missing = missingReason('mariadb');
+    if (missing) throw new Error(`the bench needs mariadb: ${missing}`);
+    const lines = [...serviceFreeLines, ...(await runSearchBench())];
+    console.log('\nsummary\n' + lines.map((l) => `  ${l}`).join('\n'));
+    return;
+  }
   for (const service of ['mariadb', 'rabbitmq'] as const) {
     const missing = missingReason(service);
     if (missing) throw new Error(`the bench needs ${service}: ${missing}`);
@@ -189,7 +212,7 @@ async function main(): Promise<void> {
       await Promise.all(Array.from({ length: Math.min(1000, count - i) }, (_, j) => app.publish('sales.order.created', { id: idOffset + i + j }, 0)));
     }
   };
-  const lines: string[] = [];
+  const lines: string[] = [...serviceFreeLines];
   const report = (line: string) => {
     lines.push(line);
     console.log(line);

@@ -2,14 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter, setMaxListeners } from 'node:events';
 import type { ApiDependencies, AttemptEvent, Authenticator, ServiceHealth } from './api/dependencies.ts';
 import type { Metrics } from './api/metrics.ts';
+import type { Registry } from 'prom-client';
 import { createAdminConfig, type AdminConfig } from './config/admin-config.ts';
 import { readMagentoInstall, type MagentoInstall } from './config/magento-root.ts';
 import type { MagentoModule } from './config/modules.ts';
 import { loadEventRegistry, type LoadedRegistry } from './config/registry.ts';
 import type { Settings } from './config/settings.ts';
+import type { AlertSender } from './delivery/alerts.ts';
 import type { AttemptContext, AttemptReport } from './delivery/attempt.ts';
+import type { HealthTracker } from './delivery/health.ts';
 import type { ConsumerName } from './delivery/consumers.ts';
 import { createDeliveryLimiter } from './delivery/limiter.ts';
+import { createRuleRuntime, type RuleRuntime } from './delivery/subscription-rules.ts';
 import { AsyncEventsError, coerceError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { MagentoCallback } from './magento/callback.ts';
@@ -19,11 +23,10 @@ import type { QueueConsumer, QueueTransport } from './queue/transport.ts';
 import type { SearchEngine } from './search/engine.ts';
 import { MagentoCallbackError } from './magento/callback-error.ts';
 import { describeAvailability, guardAgainstOutages, type GuardedCallback, type MagentoAvailability } from './magento/outage-breaker.ts';
-import { createAddressGuard } from './sinks/address-guard.ts';
+import type { PreviousTokenCache } from './sinks/previous-token-cache.ts';
 import { createSinkRegistry, type SinkRegistry } from './sinks/registry.ts';
 import { ensureEmbeddedCryptKey, readEmbeddedCryptKey } from './store/crypt-key.ts';
 import { createEncryptor, type Encryptor } from './store/encryptor.ts';
-import { createStore } from './store/index.ts';
 import type { Store } from './store/store.ts';
 import type { EventRegistry, StoreId } from './types.ts';
 
@@ -47,10 +50,21 @@ export interface AppOptions {
   readonly databaseQueue?: { readonly pollIntervalMs?: number; readonly leaseSeconds?: number };
   /** Backoff of the Magento outage breaker (tests shorten it; production doubles from 1 s up to 60 s). */
   readonly magentoBackoff?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+  /** Seconds past due before a chain's retry message counts as lost (overdue-chains.ts); tests shorten it. */
+  readonly overdueGraceSeconds?: number;
   /** Test hook passed to every attempt (crash injection). */
   readonly crashPoint?: AttemptContext['crashPoint'];
   /** Extra sinks (tests); added after the built-in ones. */
   readonly extraSinks?: SinkRegistryInput;
+  /**
+   * The clock of token rotation (when a token was replaced, whether its grace period has ended) and of subscription
+   * health (auto-disable hours, alert limits, hour buckets); tests move it.
+   */
+  readonly clock?: () => Date;
+  /** Operator alert delivery bounds (tests shorten them). */
+  readonly alerts?: { readonly timeoutMs?: number; readonly queueLimit?: number };
+  /** Subscription rules at delivery time (rate schedules, filter counts); one is made when not given. */
+  readonly rules?: RuleRuntime;
 }
 
 type SinkRegistryInput = Parameters<typeof createSinkRegistry>[0];
@@ -70,6 +84,9 @@ export interface App {
   readonly adminConfig: AdminConfig;
   readonly metrics: Metrics;
   readonly attempts: AttemptContext;
+  /** Subscription health, kept from every attempt (auto-disable, operator alerts). */
+  readonly health: HealthTracker;
+  readonly alerts: AlertSender;
   readonly deps: ApiDependencies;
   events(): EventRegistry;
   publish(eventName: string, args: Record<string, unknown>, storeId?: StoreId): Promise<void>;
@@ -97,6 +114,8 @@ export interface PartsOptions extends AppOptions {
   readonly onMagentoAvailability?: (availability: MagentoAvailability) => void;
   /** Skip the XSD check of async_events.xml when only event names are looked up (`publish`). */
   readonly schemaCheck?: boolean;
+  /** Registry of the alert and per-subscription health series (`start` passes its /metrics registry). */
+  readonly metricsRegistry?: Registry;
   /** RabbitMQ outage handling; `doctor` gives up quickly instead of waiting for the broker. */
   readonly amqp?: { readonly unavailableTimeoutMs?: number; readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number } };
 }
@@ -117,9 +136,13 @@ export interface AppParts {
   routes(): Promise<WebapiRouteIndex>;
   callback(): Promise<GuardedCallback>;
   sinks(): Promise<SinkRegistry>;
+  /** Previous verification tokens the http sink co-signs with during their grace period, from memory. */
+  previousTokenCache(): Promise<PreviousTokenCache>;
   /** The configured engine, and Elasticsearch's own (for indexing) when configured. */
   search(): Promise<{ readonly engine: SearchEngine; readonly elasticsearch: SearchEngine | undefined }>;
   attempts(): Promise<AttemptContext>;
+  /** Subscription health, fed by every attempt of `attempts()` (auto-disable, operator alerts). */
+  health(): Promise<{ readonly tracker: HealthTracker; readonly alerts: AlertSender }>;
   /** Cuts off running deliveries and held messages so they go back to their queues (the shutdown deadline). */
   abortInFlight(): void;
   close(): Promise<void>;
@@ -157,11 +180,14 @@ export function createAppParts(options: PartsOptions): AppParts {
 
   // store: upstream's tables on Magento's database, or the embedded SQLite file
   const store = once(async () => {
+    // Imported here: Kysely is hundreds of modules, and `publish` on RabbitMQ needs no database at all.
+    const { createStore } = await import('./store/index.ts');
     const opened = await createStore({
       database: settings.database,
       tablePrefix: settings.tablePrefix,
       cryptKeys: await cryptKeys(),
-      logger: logger.child({ stage: 'store' }),
+      // Each part binds its own `stage` (and the like): binding it here too would print the key twice per line.
+      logger,
       ...(options.mustExist ? { mustExist: true } : {}),
     });
     closing(() => opened.close());
@@ -178,10 +204,10 @@ export function createAppParts(options: PartsOptions): AppParts {
     let queue: QueueTransport;
     if (settings.amqpUrl) {
       const { createAmqpTransport } = await import('./queue/amqp/transport.ts');
-      queue = createAmqpTransport({ url: settings.amqpUrl, logger: logger.child({ stage: 'queue' }), ...options.amqp });
+      queue = createAmqpTransport({ url: settings.amqpUrl, logger, ...options.amqp });
     } else {
       const [{ createDatabaseQueue }, opened] = await Promise.all([import('./queue/database/transport.ts'), store()]);
-      queue = createDatabaseQueue({ db: opened.db, dialect: opened.dialect, logger: logger.child({ stage: 'queue' }), ...options.databaseQueue });
+      queue = createDatabaseQueue({ db: opened.db, dialect: opened.dialect, logger, ...options.databaseQueue });
     }
     closing(() => queue.close());
     if (options.declareTopology) await queue.setup();
@@ -206,6 +232,16 @@ export function createAppParts(options: PartsOptions): AppParts {
     return built;
   });
 
+  const previousTokenCache = once(async () => {
+    const [{ createPreviousTokenCache }, opened, config] = await Promise.all([import('./sinks/previous-token-cache.ts'), store(), adminConfig()]);
+    return createPreviousTokenCache({
+      repository: opened.previousTokens,
+      graceHours: () => config.tokenRotationGraceHours(),
+      logger: logger.child({ stage: 'sink', sink: 'http' }),
+      ...(options.clock ? { now: options.clock } : {}),
+    });
+  });
+
   // sinks: the AWS SDKs load only when a command delivers
   const sinks = once(async () => {
     const [{ createHttpSink }, { createEventBridgeSink }, { createSqsSink }, { createPubSubSink }, { createEventGridSink }, { createAmqpSink }, config, crypto] = await Promise.all([
@@ -218,26 +254,30 @@ export function createAppParts(options: PartsOptions): AppParts {
       adminConfig(),
       encryptor(),
     ]);
+    const tokens = await previousTokenCache();
+    // Every sink binds its own `sink` name; the stage is theirs in common.
+    const sinkLogger = logger.child({ stage: 'sink' });
     const registry = createSinkRegistry([
       createHttpSink({
-        logger: logger.child({ stage: 'sink', sink: 'http' }),
+        logger: sinkLogger,
         allowedTargets: settings.allowedTargets,
         connectTimeoutMs: settings.http.connectTimeoutMs,
         totalTimeoutMs: settings.http.totalTimeoutMs,
+        previousTokens: (subscription) => tokens.tokensFor(subscription),
       }),
       // AWS sinks read credentials live from `async_events_aws/*` (secrets decrypted like Magento's Encrypted backend).
-      createEventBridgeSink({ logger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs, ...(settings.magentoUrl ? { magentoUrl: settings.magentoUrl } : {}) }),
-      createSqsSink({ logger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
-      createPubSubSink({ logger, config, requestTimeoutMs: settings.http.totalTimeoutMs }),
+      createEventBridgeSink({ logger: sinkLogger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs, ...(settings.magentoUrl ? { magentoUrl: settings.magentoUrl } : {}) }),
+      createSqsSink({ logger: sinkLogger, config, decrypt: (value) => crypto.decrypt(value), requestTimeoutMs: settings.http.totalTimeoutMs }),
+      createPubSubSink({ logger: sinkLogger, config, requestTimeoutMs: settings.http.totalTimeoutMs }),
       createEventGridSink({
-        logger,
+        logger: sinkLogger,
         config,
         decrypt: (value) => crypto.decrypt(value),
         allowedTargets: settings.allowedTargets,
         connectTimeoutMs: settings.http.connectTimeoutMs,
         totalTimeoutMs: settings.http.totalTimeoutMs,
       }),
-      createAmqpSink({ logger, allowedTargets: settings.allowedTargets, connectTimeoutMs: settings.http.connectTimeoutMs, confirmTimeoutMs: settings.http.totalTimeoutMs }),
+      createAmqpSink({ logger: sinkLogger, allowedTargets: settings.allowedTargets, connectTimeoutMs: settings.http.connectTimeoutMs, confirmTimeoutMs: settings.http.totalTimeoutMs }),
       ...(options.extraSinks ?? []),
     ]);
     closing(() => registry.close());
@@ -253,26 +293,66 @@ export function createAppParts(options: PartsOptions): AppParts {
     const elasticsearch = createElasticsearchSearch({
       url: settings.elasticsearchUrl,
       indexPrefix: await magentoIndexPrefix(opened, settings.systemOverrides),
-      logger: logger.child({ stage: 'search' }),
+      logger,
       store: opened,
     });
     closing(() => elasticsearch.close());
     return { engine: withIndexingSwitch(elasticsearch, builtin, await adminConfig()), elasticsearch };
   });
 
+  const limiter = createDeliveryLimiter({ global: options.concurrency?.global ?? 1024, perSubscription: options.concurrency?.perSubscription ?? 128 });
+  // Subscription rules at delivery time; health and /metrics read its counts.
+  const rules = options.rules ?? createRuleRuntime();
+
+  // subscription health: every attempt counted as it is logged, whichever command delivers (start, replay)
+  const health = once(async () => {
+    const [opened, config, crypto, { createHealthTracker }, { createAlertSender }, { createHealthConfig }] = await Promise.all([
+      store(),
+      adminConfig(),
+      encryptor(),
+      import('./delivery/health.ts'),
+      import('./delivery/alerts.ts'),
+      import('./config/health-config.ts'),
+    ]);
+    const healthConfig = createHealthConfig(config, (stored) => crypto.decrypt(stored), logger);
+    const alerts = createAlertSender({ target: () => healthConfig.alertTarget(), logger, ...(options.metricsRegistry ? { registry: options.metricsRegistry } : {}), ...options.alerts });
+    const tracker = createHealthTracker({
+      filteredOut: (id) => rules.stats.filteredOut(id),
+      store: opened,
+      config: healthConfig,
+      alerts,
+      logger,
+      inFlight: (id) => limiter.inFlight(id),
+      perSubscriptionMetrics: settings.metricsPerSubscription ? options.metricsRegistry : undefined,
+      ...(options.clock ? { now: options.clock } : {}),
+    });
+    // Closed before the store (closers run in reverse): the last figures go in, alerts get a moment.
+    closing(async () => {
+      await tracker.settle();
+      // An alert URL that hangs does not hold up the exit.
+      await alerts.close();
+    });
+    return { tracker, alerts };
+  });
+
   const attempts = once(async (): Promise<AttemptContext> => {
-    const [opened, queue, registry, config] = await Promise.all([store(), transport(), sinks(), adminConfig()]);
+    const [opened, queue, registry, config, { tracker }] = await Promise.all([store(), transport(), sinks(), adminConfig(), health()]);
+    const onAttempt = options.onAttempt;
     return {
       store: opened,
       transport: queue,
       sinks: registry,
       maxDeaths: () => config.maxDeaths(),
       format: settings.payloadFormat,
-      limiter: createDeliveryLimiter({ global: options.concurrency?.global ?? 1024, perSubscription: options.concurrency?.perSubscription ?? 128 }),
+      limiter,
       logger: logger.child({ stage: 'delivery' }),
       signal: shutdown.signal,
+      rules,
       ...(options.crashPoint ? { crashPoint: options.crashPoint } : {}),
-      ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
+      onAttempt: (report) => {
+        onAttempt?.(report);
+        tracker.record(report);
+      },
     };
   });
 
@@ -287,8 +367,10 @@ export function createAppParts(options: PartsOptions): AppParts {
     routes,
     callback,
     sinks,
+    previousTokenCache,
     search,
     attempts,
+    health,
     abortInFlight: () => shutdown.abort(),
     async close() {
       for (const close of closers.splice(0).reverse()) {
@@ -301,7 +383,19 @@ export function createAppParts(options: PartsOptions): AppParts {
 /** Everything, as `start` runs it: tables created, queues declared, every part built. */
 export async function createApp(options: AppOptions): Promise<App> {
   const { settings, logger } = options;
-  const [{ createMetrics }, { createDeliveryTimings }, { replayChain }, { redriveParked }, { startConsumer }, { createTriggerHandler }, { createRetryHandler }, { readActivity }, { cleanDeliveryLog }] = await Promise.all([
+  const [
+    { createMetrics },
+    { createDeliveryTimings },
+    { replayChain },
+    { redriveParked },
+    { startConsumer },
+    { createTriggerHandler },
+    { createRetryHandler },
+    { readActivity },
+    { cleanDeliveryLog },
+    overdue,
+    { cleanPreviousTokens },
+  ] = await Promise.all([
     import('./api/metrics.ts'),
     import('./delivery/timings.ts'),
     import('./delivery/replay.ts'),
@@ -311,16 +405,24 @@ export async function createApp(options: AppOptions): Promise<App> {
     import('./delivery/retry-handler.ts'),
     import('./store/activity.ts'),
     import('./store/log-cleanup.ts'),
+    import('./delivery/overdue-chains.ts'),
+    import('./store/token-cleanup.ts'),
   ]);
   const metrics = createMetrics();
   metrics.magentoReachable.set(1);
+  // The rules' counts (filtered out, rate waits) for /metrics; health reads the same stats (app.attempts.rules).
+  const rules = options.rules ?? createRuleRuntime();
+  const { registerRuleMetrics } = await import('./api/rule-metrics.ts');
+  registerRuleMetrics(metrics.registry, rules.stats);
   const timings = createDeliveryTimings();
   const attemptFeed = new EventEmitter();
   attemptFeed.setMaxListeners(0);
   const parts = createAppParts({
     ...options,
+    rules,
     migrate: true,
     declareTopology: true,
+    metricsRegistry: metrics.registry,
     onMagentoAvailability: (availability) => metrics.magentoReachable.set(availability.reachable ? 1 : 0),
     onAttempt: (report) => {
       recordMetrics(metrics, report);
@@ -342,6 +444,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     const sinks = await parts.sinks();
     const { engine: search, elasticsearch } = await parts.search();
     const attempts = await parts.attempts();
+    const tokenCache = await parts.previousTokenCache();
+    const clock = options.clock ?? (() => new Date());
+
+    const { tracker: health, alerts } = await parts.health();
 
     const events = () => config.registry;
     const consumers: QueueConsumer[] = [];
@@ -355,6 +461,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       logger,
       store,
       events,
+      routes,
       sinks: async () => (await sinks.usable()).map((s) => ({ key: s.key, usable: s.reason === undefined, ...(s.reason ? { reason: s.reason } : {}) })),
       replay: async (uuid) => {
         const report = await replayChain(attempts, uuid);
@@ -395,7 +502,16 @@ export async function createApp(options: AppOptions): Promise<App> {
         return () => attemptFeed.off('attempt', listener);
       },
       auth,
-      recipientRefusal: createAddressGuard({ allowedTargets: settings.allowedTargets }).recipientRefusal,
+      subscriptionHealth: health,
+      recipientRefusal: (await import('./sinks/address-guard.ts')).createAddressGuard({ allowedTargets: settings.allowedTargets }).recipientRefusal,
+      tokenRotation: {
+        graceHours: () => adminConfig.tokenRotationGraceHours(),
+        replaced: (subscriptionId, graceHours) => {
+          tokenCache.invalidate(subscriptionId);
+          logger.info({ subscriptionId, graceHours }, 'verification token replaced; the previous one co-signs deliveries for the grace period');
+        },
+        now: clock,
+      },
     };
 
     const timers: NodeJS.Timeout[] = [];
@@ -427,6 +543,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       adminConfig,
       metrics,
       attempts,
+      health,
+      alerts,
       deps,
       events,
       publish,
@@ -447,6 +565,16 @@ export async function createApp(options: AppOptions): Promise<App> {
           const forgetIndexed = search.forget && (await adminConfig.indexingEnabled()) ? search.forget : undefined;
           await cleanDeliveryLog(adminConfig, store, logger, new Date(), forgetIndexed ? { forgetIndexed } : {});
         }, 'delivery log cleanup');
+        if (names.includes('event.retry.consumer') && !transport.keepsScheduledRetries) {
+          const graceSeconds = options.overdueGraceSeconds ?? overdue.DEFAULT_OVERDUE_GRACE_SECONDS;
+          every(Math.min(overdue.OVERDUE_SWEEP_INTERVAL_MS, graceSeconds * 250), async () => {
+            await overdue.sweepOverdueChains(attempts, { graceSeconds, onRequeued: (n) => metrics.overdueChainsRequeuedTotal.inc(n) });
+          }, 'overdue chain sweep');
+        }
+        every(60_000, async () => {
+          await cleanPreviousTokens(adminConfig, store, logger, clock());
+        }, 'previous token cleanup');
+        every(60_000, () => health.sweep(), 'subscription health sweep');
         const indexer = elasticsearch;
         if (indexer?.index) {
           every(2000, async () => {

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { flagOf, NUMERIC_SETTINGS, PROCESS_VARIABLES, SETTING_VARIABLES, TUNING_VARIABLES } from './config/setting-variables.ts';
+import { flagOf, LOG_FORMATS, LOG_LEVELS, NUMERIC_SETTINGS, PROCESS_VARIABLES, SETTING_VARIABLES, TUNING_VARIABLES } from './config/setting-variables.ts';
 import { PACKAGE_VERSION } from './package-root.ts';
 
 /*
@@ -10,10 +10,12 @@ import { PACKAGE_VERSION } from './package-root.ts';
 
 type Flags = Record<string, string | boolean | undefined>;
 
-/** Whole numbers only, reported under the flag's name by commander when not. */
-export function wholeNumber(min: number): (value: string) => string {
+/** Whole numbers only (within max when given), reported under the flag's name by commander when not. */
+export function wholeNumber(min: number, max?: number): (value: string) => string {
+  const range = max !== undefined ? ` from ${min} to ${max}` : min > 0 ? ` ≥ ${min}` : '';
   return (value) => {
-    if (!/^\d+$/.test(value.trim()) || Number(value) < min) throw new InvalidArgumentError(`expected a whole number${min > 0 ? ` ≥ ${min}` : ''}, got "${value}".`);
+    const n = Number(value.trim());
+    if (!/^\d+$/.test(value.trim()) || n < min || (max !== undefined && n > max)) throw new InvalidArgumentError(`expected a whole number${range}, got "${value}".`);
     return value.trim();
   };
 }
@@ -23,6 +25,8 @@ function addSettingFlags(command: Command, extra: Readonly<Record<string, string
   for (const [variable, description] of Object.entries({ ...SETTING_VARIABLES, ...PROCESS_VARIABLES, ...extra })) {
     const option = new Option(`--${flagOf(variable)} <value>`, `${description} (${variable})`);
     if (NUMERIC_SETTINGS.has(variable)) option.argParser(wholeNumber(0));
+    if (variable === 'ASYNC_EVENTS_LOG_LEVEL') option.choices(LOG_LEVELS);
+    if (variable === 'ASYNC_EVENTS_LOG_FORMAT') option.choices(LOG_FORMATS);
     if (variable in TUNING_VARIABLES) option.argParser(wholeNumber(1));
     command.addOption(option);
   }
@@ -102,7 +106,7 @@ export async function main(argv: string[]): Promise<void> {
       .description('search the delivery log with Lucene syntax')
       .argument('<query>', "e.g. 'event_name: sales.* AND success: false'")
       .option('--csv', 'print every match as CSV (log_id, uuid, event_name, success, created, subscription_id, recipient_url, response_data)')
-      .addOption(new Option('--limit <n>', 'rows to print without --csv (1-1000)').argParser(wholeNumber(1)).default('20')),
+      .addOption(new Option('--limit <n>', 'rows to print without --csv (1-1000)').argParser(wholeNumber(1, 1000)).default('20')),
   ).action(async (query: string, flags: Flags & { csv?: boolean; limit: string }) => (await import('./commands/search.ts')).search(query, flags));
 
   addSettingFlags(program.command('reindex').description('rebuild the Elasticsearch index from the delivery log')).action(async (flags: Flags) =>
@@ -113,7 +117,7 @@ export async function main(argv: string[]): Promise<void> {
     program
       .command('parked')
       .description('list parked messages (id, queue, parked at, reason), newest first')
-      .addOption(new Option('--limit <n>', 'messages to list (1-1000)').argParser(wholeNumber(1)).default('100')),
+      .addOption(new Option('--limit <n>', 'messages to list (1-1000)').argParser(wholeNumber(1, 1000)).default('100')),
   ).action(async (flags: Flags & { limit: string }) => (await import('./commands/parked.ts')).parked(flags));
   addSettingFlags(
     parked

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import type { HttpServer } from './api/http-server.ts';
 import type { Settings } from './config/settings.ts';
 import type { ConsumerName } from './delivery/consumers.ts';
 import type { Logger } from './logger.ts';
+import type { Subscription } from './types.ts';
 import { onShutdownSignal } from './shutdown.ts';
 
 /*
@@ -53,18 +54,21 @@ export async function runDemo(settings: Settings, logger: Logger, start: StartSe
   const base = running.http?.url ?? `http://localhost:${settings.port}`;
 
   const recipientUrl = `${receiver.url}${DEMO_PATH}`;
-  const existing = await app.store.subscriptions.list({ filterGroups: [[{ field: 'recipient_url', condition: 'like', value: `%${DEMO_PATH}` }]] });
-  const mine = existing.items.find((s) => s.eventName === 'sales.order.created');
-  const subscription = mine
-    ? await app.store.subscriptions.update(mine.id, { recipientUrl, verificationToken: DEMO_TOKEN, active: true })
-    : await app.store.subscriptions.create({ eventName: 'sales.order.created', recipientUrl, verificationToken: DEMO_TOKEN, metadata: 'http', storeId: 0 });
+  const { subscription, changedByUser } = await demoSubscription(app, recipientUrl);
 
   const orderId = 1000 + Math.floor(Math.random() * 9000);
   const say = (line = '') => process.stdout.write(`${line}\n`);
   say();
   say(`async-events demo — embedded defaults: ${app.store.dialect === 'sqlite' ? 'SQLite' : 'MySQL'}, ${app.transport.kind === 'amqp' ? 'RabbitMQ' : 'database queue'}, ${app.search.kind} search`);
   say(`  Magento REST:   ${standin ? `${standin.url} (stand-in with canned data, examples/magento-standin)` : demoSettings.magentoUrl}`);
-  say(`  subscription:   #${subscription.id} sales.order.created → ${recipientUrl}`);
+  say(`  subscription:   #${subscription.id} ${subscription.eventName} → ${subscription.recipientUrl}${subscription.active ? '' : ' (disabled)'}`);
+  if (changedByUser) {
+    say(`                  changed since the demo made it: left as you set it (delete it and restart to get a fresh one)`);
+    if (!subscription.active || subscription.recipientUrl !== recipientUrl) {
+      say('  not publishing: the demo receiver would get nothing. Serving until Ctrl-C.');
+      return;
+    }
+  }
   say(`  publishing:     ["sales.order.created","{\\"id\\":${orderId}}","1"] on event.trigger`);
   await app.publish('sales.order.created', { id: orderId }, '1');
 
@@ -97,6 +101,42 @@ export async function runDemo(settings: Settings, logger: Logger, start: StartSe
   say(`  search:   npx async-events search 'event_name: sales.* AND success: true'`);
   say(`  publish:  npx async-events publish sales.order.created '{"id":42}' --store-id 1`);
   say('Serving until Ctrl-C.');
+}
+
+const DEMO_STATE_PATH = 'async_events/sidecar/demo_subscription';
+
+/** Everything a user can change on a subscription, hashed: a different value means someone changed it. */
+function fingerprint(subscription: Subscription): string {
+  const { id, eventName, recipientUrl, verificationToken, active, metadata, storeId, modified } = subscription;
+  return createHash('sha256')
+    .update(JSON.stringify([id, eventName, recipientUrl, verificationToken, active, metadata, storeId, modified?.getTime() ?? null]))
+    .digest('hex');
+}
+
+/**
+ * The demo's own subscription. The receiver gets a new port at every start, so the demo moves the subscription it
+ * made to the new URL, but only while it is exactly as the demo last left it (its fingerprint, kept in
+ * core_config_data): one a user changed (disabled, pointed elsewhere, a new token…) is theirs and is left alone.
+ */
+async function demoSubscription(app: App, recipientUrl: string): Promise<{ subscription: Subscription; changedByUser: boolean }> {
+  const { subscriptions, configValues } = app.store;
+  let recorded: { id?: unknown; fingerprint?: unknown } = {};
+  try {
+    recorded = JSON.parse((await configValues.get(DEMO_STATE_PATH)) ?? '{}') as typeof recorded;
+  } catch {
+    // unreadable: as on a first start
+  }
+  const current = typeof recorded.id === 'number' ? await subscriptions.get(recorded.id) : undefined;
+  if (current && fingerprint(current) !== recorded.fingerprint) return { subscription: current, changedByUser: true };
+  let id: number;
+  if (!current) id = (await subscriptions.create({ eventName: 'sales.order.created', recipientUrl, verificationToken: DEMO_TOKEN, metadata: 'http', storeId: 0 })).id;
+  else if (current.recipientUrl !== recipientUrl) id = (await subscriptions.update(current.id, { recipientUrl })).id;
+  else id = current.id;
+  // Read back, so the fingerprint is of the stored row (its `modified` as the database keeps it).
+  const stored = await subscriptions.get(id);
+  if (!stored) throw new Error(`the demo subscription #${id} vanished while it was being set up`);
+  await configValues.set(DEMO_STATE_PATH, JSON.stringify({ id, fingerprint: fingerprint(stored) }));
+  return { subscription: stored, changedByUser: false };
 }
 
 async function startReceiver(): Promise<{ url: string; next(timeoutMs: number): Promise<ReceivedWebhook | undefined>; close(): Promise<void> }> {

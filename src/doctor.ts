@@ -2,6 +2,7 @@ import { request } from 'undici';
 import { createAppParts, type AppParts } from './app.ts';
 import { formatConfigError } from './config/config-error.ts';
 import { describeSettings, loadSettings, type Settings } from './config/settings.ts';
+import { withGeneratedFiles } from './config/generated-files.ts';
 import { coerceError } from './errors.ts';
 import { silentLogger } from './logger.ts';
 
@@ -14,6 +15,8 @@ import { silentLogger } from './logger.ts';
 interface Check {
   readonly name: string;
   readonly ok: boolean;
+  /** Works now, but something will fail later (shown with `!`, not counted as a failure). */
+  readonly warning?: boolean;
   readonly detail: string;
   readonly fix?: string;
 }
@@ -22,26 +25,30 @@ export async function runDoctor(flags: Readonly<Record<string, string | boolean 
   const checks: Check[] = [];
   let settings: Settings;
   try {
-    settings = await loadSettings({ flags: Object.fromEntries(Object.entries(flags).filter((entry): entry is [string, string] => typeof entry[1] === 'string')) });
+    const loaded = await loadSettings({ flags: Object.fromEntries(Object.entries(flags).filter((entry): entry is [string, string] => typeof entry[1] === 'string')) });
+    settings = await withGeneratedFiles(loaded);
   } catch (error) {
     out.log(`✗ settings: ${coerceError(error).message}`);
     return 1;
   }
   out.log('settings:');
-  for (const row of describeSettings(settings)) out.log(`  ${row.name.padEnd(38)} ${String(row.value).padEnd(40)} (${row.origin})`);
+  // The origin names the file when there is one: the .env or env.php/config.php read, the generated key or token.
+  for (const row of describeSettings(settings)) out.log(`  ${row.name.padEnd(38)} ${String(row.value).padEnd(40)} (${row.origin}${row.file ? ` ${row.file}` : ''})`);
   out.log('');
 
   // Each check has its own parts, so one that fails to open does not hide the others.
   const open = () => createAppParts({ settings, logger: silentLogger(), mustExist: true, amqp: { unavailableTimeoutMs: 5000, reconnect: { initialDelayMs: 100, maxDelayMs: 200 } } });
   checks.push(await checkMagentoRoot(settings, open()));
+  const bridge = await checkBridgeRoutes(open());
+  if (bridge) checks.push(bridge);
   checks.push(await checkDatabase(settings, open()));
   checks.push(await checkQueue(settings, open()));
   checks.push(await checkCallback(settings));
   checks.push(await checkSearch(settings));
 
   for (const check of checks) {
-    out.log(`${check.ok ? '✔' : '✗'} ${check.name}: ${check.detail}`);
-    if (!check.ok && check.fix) out.log(`    fix: ${check.fix}`);
+    out.log(`${check.ok ? (check.warning ? '!' : '✔') : '✗'} ${check.name}: ${check.detail}`);
+    if ((!check.ok || check.warning) && check.fix) out.log(`    fix: ${check.fix}`);
   }
   const failed = checks.filter((c) => !c.ok).length;
   out.log(failed === 0 ? '\nall checks passed' : `\n${failed} check(s) failed`);
@@ -66,6 +73,37 @@ function checkMagentoRoot(settings: Settings, parts: AppParts): Promise<Check> {
     }
     return `${settings.magentoRoot}: ${loaded.modules.length} enabled modules, ${loaded.registry.size} events in ${loaded.files.length} async_events.xml file(s)`;
   }, parts);
+}
+
+/**
+ * Events whose service Magento exposes no REST route for are fetched through the route the generated bridge module
+ * adds; until that module is installed, their deliveries are parked with CALLBACK_NO_ROUTE. A warning: every other
+ * event works. Undefined when no event needs the bridge or the configuration could not be read (the root check says so).
+ */
+async function checkBridgeRoutes(parts: AppParts): Promise<Check | undefined> {
+  try {
+    const { loaded } = await parts.config();
+    if (loaded.errors.length > 0) return undefined;
+    const [{ loadWebapiRoutes }, { collectBridgeRoutes, serviceKey }] = await Promise.all([import('./magento/webapi-routes.ts'), import('./bridge/routes.ts')]);
+    const routes = (await loadWebapiRoutes(loaded.modules)).all();
+    const isBridge = (module: string) => module === 'MageOS_AsyncEvents';
+    const routed = new Set(routes.filter((r) => !isBridge(r.module)).map((r) => serviceKey(r.serviceClass, r.serviceMethod)));
+    const installed = new Set(routes.filter((r) => isBridge(r.module)).map((r) => r.url));
+    const missing = collectBridgeRoutes(loaded.registry, routed).filter((route) => !installed.has(route.url));
+    if (missing.length === 0) return undefined;
+    const named = missing.map((r) => `${r.eventName} (${r.serviceClass}::${r.serviceMethod})`).join(', ');
+    return {
+      name: 'bridge routes',
+      ok: true,
+      warning: true,
+      detail: `${missing.length} event(s) call a service Magento has no REST route for, so they need the generated bridge module's routes, which are not installed: ${named}`,
+      fix: `run \`async-events generate --out ${parts.settings.magentoRoot}/app/code/MageOS/AsyncEvents\` and \`bin/magento setup:upgrade\` in Magento; until then these events are parked`,
+    };
+  } catch (error) {
+    return { name: 'bridge routes', ok: false, detail: coerceError(error).message, fix: 'fix the events named above in their async_events.xml, then run `async-events validate`' };
+  } finally {
+    await parts.close();
+  }
 }
 
 function checkDatabase(settings: Settings, parts: AppParts): Promise<Check> {

@@ -1,4 +1,6 @@
 import { pino, type Logger } from 'pino';
+import { LOG_LEVELS } from './config/setting-variables.ts';
+import { AsyncEventsError } from './errors.ts';
 
 export type { Logger };
 
@@ -7,8 +9,13 @@ export type { Logger };
  * a global, so tests inject a silent one. Verification tokens and API tokens are redacted wherever they appear.
  */
 export function createLogger(options: { level?: string; pretty?: boolean } = {}): Logger {
+  const level = options.level ?? process.env.ASYNC_EVENTS_LOG_LEVEL ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    // pino's own message ("default level:x must be included in custom levels") names neither the setting nor the choices.
+    throw new AsyncEventsError('SETTING_INVALID', `ASYNC_EVENTS_LOG_LEVEL=${JSON.stringify(level)} is invalid: expected one of ${LOG_LEVELS.join(', ')}`, { variable: 'ASYNC_EVENTS_LOG_LEVEL', value: level });
+  }
   return pino({
-    level: options.level ?? process.env.ASYNC_EVENTS_LOG_LEVEL ?? 'info',
+    level,
     redact: {
       paths: ['verificationToken', '*.verificationToken', 'verification_token', '*.verification_token', 'token', '*.token', 'authorization', '*.authorization', 'headers.authorization'],
       censor: '[redacted]',

@@ -77,6 +77,20 @@ export interface Subscription {
   readonly modified: Date | null;
   readonly metadata: SinkKey;
   readonly storeId: number;
+  /** Our rules beyond upstream's columns (table async_event_subscription_rule); the store always sets it. */
+  readonly rules?: SubscriptionRules;
+}
+
+/** A subscription's optional rules; a rule left out does not apply. */
+export interface SubscriptionRules {
+  /** Lucene query (the search syntax) over Magento's response (`data.*`), `event_name` and `store_id`. */
+  readonly filter?: string;
+  /** Magento REST `fields` selection applied to the response before the payload is built. */
+  readonly fields?: string;
+  /** Extra request headers of the http sink. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Deliveries per second at most (per sidecar process); the excess waits. */
+  readonly maxPerSecond?: number;
 }
 
 /** One row of `async_event_subscriber_log`. */

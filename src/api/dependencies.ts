@@ -1,6 +1,9 @@
 import type { RedriveResult, RedriveSelection } from '../delivery/redrive.ts';
 import type { Logger } from '../logger.ts';
+import type { WebapiRouteIndex } from '../magento/webapi-routes.ts';
 import type { Store } from '../store/store.ts';
+import type { TokenRotation } from '../store/subscription-service/token-rotation.ts';
+import type { HealthSource } from '../store/subscription-service/index.ts';
 import type { EventRegistry, Principal, StoreId } from '../types.ts';
 
 export type { Principal } from '../types.ts';
@@ -15,6 +18,8 @@ export interface ApiDependencies {
   readonly store: Store;
   /** Current merged async_events.xml; a getter because it may be reloaded. */
   events(): EventRegistry;
+  /** Magento's REST routes (and the bridge's), for the argument names of an event's service; absent: unknown. */
+  readonly routes?: WebapiRouteIndex;
   /** Sink keys and whether each is usable now. */
   sinks(): Promise<readonly { key: string; usable: boolean; reason?: string }[]>;
   /** Starts a new chain under the same UUID (same retry rules). */
@@ -32,11 +37,15 @@ export interface ApiDependencies {
   /** Subscribe to delivery attempts as they are logged (live feed); returns an unsubscribe function. */
   onAttempt(listener: (attempt: AttemptEvent) => void): () => void;
   readonly auth: Authenticator;
+  /** The running sidecar's health tracker (figures not yet written, attempts in flight); absent: stored figures only. */
+  readonly subscriptionHealth?: HealthSource;
   /**
    * The private-address guard's verdict on a recipient URL when a subscription is saved (an IP literal it refuses),
    * so the mistake is named then rather than at the first delivery. Optional: the sink checks at connect time anyway.
    */
   readonly recipientRefusal?: (url: URL) => string | undefined;
+  /** How long a replaced verification token keeps signing, and the sink cache to tell; without it 24 hours. */
+  readonly tokenRotation?: TokenRotation;
 }
 
 /** `from` for page numbers, or `beforeLogId` (a previous page's `next`) for keyset paging; not both. */
@@ -44,6 +53,8 @@ export interface SearchPageRequest {
   readonly size: number;
   readonly from?: number;
   readonly beforeLogId?: number;
+  /** false: no total wanted (the match iterators); `total` is then only a lower bound and the engine skips its count. */
+  readonly countTotal?: boolean;
 }
 
 export interface SearchPage {

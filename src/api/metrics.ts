@@ -12,6 +12,7 @@ export interface Metrics {
   readonly retriesScheduledTotal: Counter<'event'>;
   readonly deadLettersTotal: Counter<'event'>;
   readonly messagesParkedTotal: Counter<'queue'>;
+  readonly overdueChainsRequeuedTotal: Counter;
   readonly queueDepth: Gauge<'queue'>;
   /** 1 while Magento answers callbacks, 0 while trigger messages are held because it does not. */
   readonly magentoReachable: Gauge;
@@ -63,6 +64,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: `${prefix}messages_parked_total`,
       help: 'Queue messages that could never be handled and were parked with their reason.',
       labelNames: ['queue'],
+      registers,
+    }),
+    overdueChainsRequeuedTotal: new Counter({
+      name: `${prefix}overdue_chains_requeued_total`,
+      help: 'Chains sent to the retry queue again because their retry message was lost (overdue past the grace period).',
       registers,
     }),
     queueDepth: new Gauge({

@@ -26,6 +26,30 @@ export const storeIdSchema = z
   .union([z.number(), z.string().regex(/^\d{1,5}$/, 'must be a whole number from 0 to 65535').transform(Number)], { error: 'must be a whole number from 0 to 65535' })
   .pipe(subscriptionFields.storeId);
 
+/** A rate as a number or Magento's string spelling of one; the range is the subscription service's rule. */
+const maxPerSecondSchema = z
+  .union([z.number(), z.string().regex(/^\d+(\.\d+)?$/, 'must be a positive number of deliveries per second').transform(Number)], { error: 'must be a positive number of deliveries per second' })
+  .pipe(subscriptionFields.maxPerSecond);
+
+/** Our rules in `asyncEvent` (upstream has none): each optional, null removes it. */
+const ruleFields = {
+  filter: subscriptionFields.filter.nullable().optional(),
+  fields: subscriptionFields.fields.nullable().optional(),
+  headers: subscriptionFields.headers.nullable().optional(),
+  max_per_second: maxPerSecondSchema.nullable().optional(),
+};
+
+type RestRules = { readonly [K in keyof typeof ruleFields]?: z.output<(typeof ruleFields)[K]> };
+
+function restRules(input: RestRules) {
+  return {
+    ...(input.filter !== undefined ? { filter: input.filter } : {}),
+    ...(input.fields !== undefined ? { fields: input.fields } : {}),
+    ...(input.headers !== undefined ? { headers: input.headers } : {}),
+    ...(input.max_per_second !== undefined ? { maxPerSecond: input.max_per_second } : {}),
+  };
+}
+
 const statusSchema = z
   .union([z.boolean(), z.literal(0), z.literal(1), z.enum(['0', '1', 'true', 'false'])], { error: 'must be true or false' })
   .transform((v) => v === true || v === 1 || v === '1' || v === 'true');
@@ -43,6 +67,7 @@ const createBody = z.strictObject({
     metadata: subscriptionFields.sink,
     store_id: storeIdSchema.optional(),
     status: statusSchema.optional(),
+    ...ruleFields,
   }),
 });
 
@@ -55,6 +80,7 @@ const updateBody = z.strictObject({
     metadata: subscriptionFields.sink.optional(),
     store_id: storeIdSchema.optional(),
     status: statusSchema.optional(),
+    ...ruleFields,
   }),
 });
 
@@ -78,6 +104,10 @@ const REST_FIELD: Readonly<Record<SubscriptionField, string>> = {
   sink: 'asyncEvent.metadata',
   storeId: 'asyncEvent.store_id',
   active: 'asyncEvent.status',
+  filter: 'asyncEvent.filter',
+  fields: 'asyncEvent.fields',
+  headers: 'asyncEvent.headers',
+  maxPerSecond: 'asyncEvent.max_per_second',
   subscriptionId: 'subscriptionId',
   subscription: 'asyncEvent',
 };
@@ -125,7 +155,8 @@ export function subscriptionRoutes(): AnyRoute[] {
       method: 'POST',
       path: '/V1/async_event',
       summary: 'Create a subscription',
-      description: 'The event must be declared in an enabled async_events.xml and `metadata` must name a sink. New subscriptions are active unless `status` is false.',
+      description:
+        'The event must be declared in an enabled async_events.xml, or be a pattern (`sales.order.*`) matching one, and `metadata` must name a sink. New subscriptions are active unless `status` is false. Optional rules: `filter` (a search query over the data), `fields` (Magento REST fields selection), `headers` (extra http headers), `max_per_second`.',
       origin: 'upstream',
       params: z.strictObject({}),
       query: noQuery,
@@ -141,6 +172,7 @@ export function subscriptionRoutes(): AnyRoute[] {
             sink: input.metadata,
             ...(input.store_id !== undefined ? { storeId: input.store_id } : {}),
             ...(input.status !== undefined ? { active: input.status } : {}),
+            ...restRules(input),
           }),
         );
         return toDisplay(created);
@@ -150,7 +182,8 @@ export function subscriptionRoutes(): AnyRoute[] {
       method: 'PUT',
       path: '/V1/async_event/:subscriptionId',
       summary: 'Change a subscription',
-      description: 'May change recipient_url, verification_token, metadata, status and store_id. event_name and subscription_id, when sent, must equal the stored ones.',
+      description:
+        'May change recipient_url, verification_token, metadata, status, store_id and the rules (filter, fields, headers, max_per_second; null removes one). event_name and subscription_id, when sent, must equal the stored ones. A replaced verification_token keeps signing beside the new one for system/async_events/token_rotation_grace_hours (default 24).',
       origin: 'upstream',
       params: subscriptionIdParam,
       query: noQuery,
@@ -169,6 +202,7 @@ export function subscriptionRoutes(): AnyRoute[] {
           ...(input.metadata !== undefined ? { sink: input.metadata } : {}),
           ...(input.store_id !== undefined ? { storeId: input.store_id } : {}),
           ...(input.status !== undefined ? { active: input.status } : {}),
+          ...restRules(input),
         };
         // Upstream clients send the object back with only its id; that changes nothing and is not an error.
         if (Object.keys(change).length === 0 && input.subscription_id !== undefined) return toDisplay(await findOrFail(deps, id));

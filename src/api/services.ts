@@ -28,6 +28,8 @@ export function servicesOf(deps: ApiDependencies): ApiServices {
       sinks: () => deps.sinks(),
       access,
       recipientRefusal: deps.recipientRefusal,
+      tokenRotation: deps.tokenRotation,
+      health: deps.subscriptionHealth,
     });
     services = { access, subscriptions };
     built.set(deps, services);

@@ -28,7 +28,8 @@ export function oneShotLogger(): Logger {
 export function fail(error: unknown): never {
   const err = coerceError(error);
   console.error(isAsyncEventsError(err) ? `error [${err.code}]: ${err.message}` : `error: ${err.stack ?? err.message}`);
-  process.exit(1);
+  // A flag's value the settings refuse is an unusable argument, as commander's own refusals are (exit 2).
+  process.exit(isAsyncEventsError(err, 'SETTING_INVALID') && typeof err.details.flag === 'string' ? 2 : 1);
 }
 
 /** A usage error: exit 2, as commander does for unusable arguments. */

@@ -1,5 +1,5 @@
 import { createAppParts } from '../app.ts';
-import { coerceError } from '../errors.ts';
+import { AsyncEventsError, coerceError } from '../errors.ts';
 import { encodeTriggerMessage } from '../queue/publish.ts';
 import { fail, oneShotLogger, settingsFrom, usage, type Flags } from './common.ts';
 
@@ -20,7 +20,8 @@ export async function publish(event: string, json: string, flags: Flags & { stor
   }
   try {
     const setup = flags.setup === true;
-    const parts = createAppParts({ settings: await settingsFrom(flags), logger: oneShotLogger(), migrate: setup, declareTopology: setup, schemaCheck: false });
+    // Without --setup nothing is created: a missing SQLite file is an error, not a new empty database.
+    const parts = createAppParts({ settings: await settingsFrom(flags), logger: oneShotLogger(), migrate: setup, declareTopology: setup, schemaCheck: false, mustExist: !setup });
     try {
       const [{ loaded }, transport] = await Promise.all([parts.config(), parts.transport()]);
       if (!loaded.registry.has(event)) console.error(`warning: no enabled module declares "${event}"; the consumer will park the message`);
@@ -30,6 +31,14 @@ export async function publish(event: string, json: string, flags: Flags & { stor
       await parts.close();
     }
   } catch (error) {
-    fail(error);
+    fail(missingTables(error) ?? error);
   }
+}
+
+/** The database queue's tables not there yet (SQLite "no such table", MySQL ER_NO_SUCH_TABLE): say what creates them. */
+function missingTables(error: unknown): AsyncEventsError | undefined {
+  const err = coerceError(error);
+  const code = (err as { code?: unknown }).code;
+  if (!/no such table/i.test(err.message) && code !== 'ER_NO_SUCH_TABLE') return undefined;
+  return new AsyncEventsError('STORE_UNAVAILABLE', `the database has no queue tables yet (${err.message}): run \`async-events migrate\` (or \`start\`), or publish with --setup`, {}, { cause: err });
 }

@@ -24,13 +24,17 @@ export async function replay(uuid: string | undefined, flags: Flags & { query?: 
       for (const id of uuids) {
         try {
           const report = await replayChain(attempts ?? (await parts.attempts()), id);
-          if (report.outcome.success) {
+          const { outcome } = report;
+          // What the recipient answered, so the line alone says how the attempt went.
+          const answer = `${outcome.statusCode !== undefined ? `HTTP ${outcome.statusCode} from ` : ''}${report.subscription.recipientUrl}`;
+          if (outcome.success) {
             delivered++;
-            console.log(`${id} delivered (log_id ${report.logId})`);
+            console.log(`${id} delivered (${answer}, log_id ${report.logId})`);
           } else {
             failed++;
             const next = report.chainStatus === 'retrying' ? `, retry in ${report.retryInSeconds ?? '?'} s` : '';
-            console.error(`${id} failed (${report.chainStatus}${next}, log_id ${report.logId}): ${report.outcome.responseData.slice(0, 200)}`);
+            const disabled = outcome.disableSubscription ? `, subscription ${report.subscription.id} disabled` : '';
+            console.error(`${id} failed (${answer}, ${report.chainStatus}${next}${disabled}, log_id ${report.logId}): ${outcome.responseData.slice(0, 200)}`);
           }
         } catch (error) {
           failed++;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { createApp, type App, type AppOptions } from '../app.ts';
 import type { HttpServer } from '../api/http-server.ts';
+import { apiTokenFile } from '../config/generated-files.ts';
 import type { Settings } from '../config/settings.ts';
 import { CONSUMERS, isConsumerName, type ConsumerName } from '../delivery/consumers.ts';
 import { AsyncEventsError } from '../errors.ts';
@@ -43,7 +43,7 @@ export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<App
 /** The API token of the embedded mode: ASYNC_EVENTS_API_TOKEN, else one generated into the data dir at first start. */
 async function ensureApiToken(settings: Settings, logger: Logger): Promise<Settings> {
   if (settings.apiToken) return settings;
-  const file = path.join(settings.dataDir, 'api-token');
+  const file = apiTokenFile(settings.dataDir);
   let token: string;
   try {
     token = (await readFile(file, 'utf8')).trim();
@@ -54,7 +54,7 @@ async function ensureApiToken(settings: Settings, logger: Logger): Promise<Setti
     // The token goes into its file only: logs are read by many people, the file by its owner.
     logger.info({ file }, 'generated an API token (first start); read it from the file');
   }
-  return { ...settings, apiToken: token, origins: { ...settings.origins, apiToken: 'generated' } };
+  return { ...settings, apiToken: token, origins: { ...settings.origins, apiToken: 'generated' }, originFiles: { ...settings.originFiles, apiToken: file } };
 }
 
 /** Runs the HTTP server and the consumers until SIGTERM/SIGINT. */
@@ -93,8 +93,8 @@ export async function startServer(settings: Settings, logger: Logger, consumers:
 }
 
 export async function start(flags: Flags): Promise<void> {
-  const logger = serviceLogger();
   try {
+    const logger = serviceLogger();
     const settings = await ensureApiToken(await settingsFrom(flags), logger);
     if (flags.demo) {
       const { runDemo } = await import('../demo.ts');
@@ -110,8 +110,8 @@ export async function start(flags: Flags): Promise<void> {
 
 export async function startConsumer(name: string, flags: Flags): Promise<void> {
   if (!isConsumerName(name)) usage(`unknown consumer "${name}"; use one of: ${Object.keys(CONSUMERS).join(', ')}`);
-  const logger = serviceLogger();
   try {
+    const logger = serviceLogger();
     const settings = await settingsFrom(flags);
     const heapFlags = boundHeapGrowth();
     if (heapFlags.length > 0) logger.debug({ flags: heapFlags }, 'V8 heap growth bounded');

@@ -10,6 +10,7 @@ import type { ConfigValues } from '../store/store.ts';
 
 export const ADMIN_CONFIG_PATHS = {
   maxDeaths: 'system/async_events/max_deaths',
+  tokenRotationGraceHours: 'system/async_events/token_rotation_grace_hours',
   indexingEnabled: 'system/async_events/indexing_enabled',
   logCleanupEnabled: 'system/async_events/subscriber_log_cleanup_cron',
   logLifetimeDays: 'system/async_events/subscriber_log_cron_delete_period',
@@ -17,6 +18,7 @@ export const ADMIN_CONFIG_PATHS = {
 
 export const ADMIN_CONFIG_DEFAULTS = {
   maxDeaths: 5,
+  tokenRotationGraceHours: 24,
   indexingEnabled: true,
   logCleanupEnabled: false,
   logLifetimeDays: 30,
@@ -25,6 +27,8 @@ export const ADMIN_CONFIG_DEFAULTS = {
 export interface AdminConfig {
   /** Failed attempts after which a chain is dead-lettered; 0 = no retry. */
   maxDeaths(): Promise<number>;
+  /** Hours a replaced verification token keeps signing beside the new one; 0 = it stops at once. */
+  tokenRotationGraceHours(): Promise<number>;
   indexingEnabled(): Promise<boolean>;
   logCleanupEnabled(): Promise<boolean>;
   logLifetimeDays(): Promise<number>;
@@ -111,6 +115,7 @@ export function createAdminConfig(configValues: ConfigValues, overrides: Readonl
 
   return {
     maxDeaths: () => integer(ADMIN_CONFIG_PATHS.maxDeaths, ADMIN_CONFIG_DEFAULTS.maxDeaths, 0),
+    tokenRotationGraceHours: () => integer(ADMIN_CONFIG_PATHS.tokenRotationGraceHours, ADMIN_CONFIG_DEFAULTS.tokenRotationGraceHours, 0),
     indexingEnabled: () => flag(ADMIN_CONFIG_PATHS.indexingEnabled, ADMIN_CONFIG_DEFAULTS.indexingEnabled),
     logCleanupEnabled: () => flag(ADMIN_CONFIG_PATHS.logCleanupEnabled, ADMIN_CONFIG_DEFAULTS.logCleanupEnabled),
     logLifetimeDays: () => integer(ADMIN_CONFIG_PATHS.logLifetimeDays, ADMIN_CONFIG_DEFAULTS.logLifetimeDays, 1),

@@ -23,6 +23,10 @@ export interface MagentoInstall {
   readonly amqp: PhpObject | undefined;
   /** `system.default` of env.php and config.php flattened to `section/group/field`; env.php wins. */
   readonly systemOverrides: Readonly<Record<string, string>>;
+  /** The files read: config.php always, env.php when it exists (what `doctor` names as origins). */
+  readonly files: { readonly config: string; readonly env: string | undefined };
+  /** Which file each `systemOverrides` path came from (absolute path of config.php or env.php). */
+  readonly systemOverrideFiles: Readonly<Record<string, string>>;
 }
 
 async function isFile(file: string): Promise<boolean> {
@@ -117,10 +121,12 @@ export async function readMagentoInstall(root: string): Promise<MagentoInstall> 
 
   const prefix = phpPath(env, ['db', 'table_prefix']);
   const cryptKey = phpPath(env, ['crypt', 'key']);
-  const systemOverrides = {
-    ...flattenSystemSection(phpPath(config, ['system', 'default'])),
-    ...flattenSystemSection(phpPath(env, ['system', 'default'])),
-  };
+  const fromConfig = flattenSystemSection(phpPath(config, ['system', 'default']));
+  const fromEnv = flattenSystemSection(phpPath(env, ['system', 'default']));
+  const systemOverrides = { ...fromConfig, ...fromEnv };
+  const systemOverrideFiles: Record<string, string> = {};
+  for (const key of Object.keys(fromConfig)) systemOverrideFiles[key] = configFile;
+  for (const key of Object.keys(fromEnv)) systemOverrideFiles[key] = envFile;
   return {
     root: absoluteRoot,
     modules,
@@ -130,5 +136,7 @@ export async function readMagentoInstall(root: string): Promise<MagentoInstall> 
     dbConnection: objectAt(env, ['db', 'connection', 'default']),
     amqp: objectAt(env, ['queue', 'amqp']),
     systemOverrides,
+    files: { config: configFile, env: env === undefined ? undefined : envFile },
+    systemOverrideFiles,
   };
 }

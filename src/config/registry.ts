@@ -6,7 +6,6 @@ import type { EventDefinition, EventRegistry } from '../types.ts';
 import { positionAt, type ConfigFileError } from './config-error.ts';
 import type { MagentoInstall } from './magento-root.ts';
 import { discoverModules, type MagentoModule } from './modules.ts';
-import { validateAsyncEventsXml } from './xsd.ts';
 
 /**
  * The event registry: every enabled module's `etc/async_events.xml`, each validated against our XSD, merged by
@@ -170,7 +169,8 @@ export async function loadEventRegistry(install: Pick<MagentoInstall, 'root' | '
   const verdicts =
     options.schemaCheck === false
       ? readableFiles.map(({ file }) => ({ file, valid: true, errors: [] }))
-      : await validateAsyncEventsXml(readableFiles.map(({ file, text }) => ({ file, text })));
+      : // Imported here: xmllint-wasm is not loaded at all by callers that skip the check (`publish`).
+        await (await import('./xsd.ts')).validateAsyncEventsXml(readableFiles.map(({ file, text }) => ({ file, text })));
   const verdictByFile = new Map(verdicts.map((verdict) => [verdict.file, verdict]));
 
   const merged = new Map<string, MergedEntry>();

@@ -14,6 +14,7 @@ export const SETTING_VARIABLES = {
   ASYNC_EVENTS_PORT: 'HTTP port',
   ASYNC_EVENTS_HOST: 'HTTP bind address (0.0.0.0 or :: for every interface, e.g. in a container)',
   ASYNC_EVENTS_METRICS_PUBLIC: '1 = serve /metrics without the API token',
+  ASYNC_EVENTS_METRICS_PER_SUBSCRIPTION: '1 = per-subscription health series on /metrics (one label value per subscription)',
   ASYNC_EVENTS_API_TOKEN: 'bearer token accepted by the API when no Magento database is used',
   ASYNC_EVENTS_ALLOWED_TARGETS: 'hosts or CIDRs recipients may reach despite the private-address guard',
   ASYNC_EVENTS_PAYLOAD_FORMAT: 'HTTP body format: cloudevents or legacy',
@@ -32,6 +33,12 @@ export const PROCESS_VARIABLES = {
   ASYNC_EVENTS_LOG_LEVEL: 'pino level: debug, info, warn… (info; warn for one-shot commands)',
   ASYNC_EVENTS_LOG_FORMAT: '"json" forces JSON logs on a terminal',
 } as const;
+
+/** pino's levels, what ASYNC_EVENTS_LOG_LEVEL / --log-level accept. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** ASYNC_EVENTS_LOG_FORMAT / --log-format: only `json` changes anything (JSON even on a terminal). */
+export const LOG_FORMATS = ['json'] as const;
 
 /** Tuning of the consumers (README, "Tuning"): positive whole numbers, flags of `start` and `consumer:start`. */
 export const TUNING_VARIABLES = {

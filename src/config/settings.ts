@@ -6,7 +6,7 @@ import { packagePath } from '../package-root.ts';
 import type { PayloadFormat } from '../types.ts';
 import { readMagentoInstall, type MagentoInstall } from './magento-root.ts';
 import { phpPath, type PhpObject, type PhpValue } from './php-array.ts';
-import { SETTING_VARIABLES } from './setting-variables.ts';
+import { flagOf, SETTING_VARIABLES } from './setting-variables.ts';
 
 /**
  * Everything the sidecar is configured with, resolved once at start from (highest first) command-line flags,
@@ -31,6 +31,8 @@ export interface Settings {
   readonly host: string;
   /** Serve /metrics without the API token. */
   readonly metricsPublic: boolean;
+  /** Per-subscription Prometheus series (a `subscription_id` label each); off by default for label cardinality. */
+  readonly metricsPerSubscription: boolean;
   readonly apiToken: string | undefined;
   /** Hosts or CIDRs recipients may reach despite the private-address guard. */
   readonly allowedTargets: readonly string[];
@@ -46,9 +48,11 @@ export interface Settings {
   readonly shutdownTimeoutMs: number;
   /** Where each value came from, for `doctor`. */
   readonly origins: Readonly<Record<string, SettingOrigin>>;
+  /** The file behind an origin (`.env`, env.php, config.php, a generated key or token), by the same property names. */
+  readonly originFiles: Readonly<Record<string, string>>;
 }
 
-export type SettingOrigin = 'flag' | 'env' | 'dotenv' | 'env.php' | 'default' | 'generated';
+export type SettingOrigin = 'flag' | 'env' | 'dotenv' | 'env.php' | 'config.php' | 'default' | 'generated';
 
 export type DatabaseSettings =
   | {
@@ -90,6 +94,7 @@ const PROPERTY_OF: Readonly<Record<SettingVariable, string>> = {
   ASYNC_EVENTS_PORT: 'port',
   ASYNC_EVENTS_HOST: 'host',
   ASYNC_EVENTS_METRICS_PUBLIC: 'metricsPublic',
+  ASYNC_EVENTS_METRICS_PER_SUBSCRIPTION: 'metricsPerSubscription',
   ASYNC_EVENTS_API_TOKEN: 'apiToken',
   ASYNC_EVENTS_ALLOWED_TARGETS: 'allowedTargets',
   ASYNC_EVENTS_PAYLOAD_FORMAT: 'payloadFormat',
@@ -113,6 +118,8 @@ export interface LoadSettingsOptions {
 interface Found {
   readonly value: string;
   readonly origin: SettingOrigin;
+  /** The `.env` file, when it set the value. */
+  readonly file?: string;
 }
 
 /** `magentoRoot`, `magento-root`, `MAGENTO_ROOT` and `ASYNC_EVENTS_MAGENTO_ROOT` all name the same variable. */
@@ -125,7 +132,23 @@ function variableForFlag(key: string): string {
 }
 
 function invalid(variable: string, value: string, why: string): AsyncEventsError {
-  return new AsyncEventsError('SETTING_INVALID', `${variable}=${JSON.stringify(value)} is invalid: ${why}`, { variable, value });
+  return new AsyncEventsError('SETTING_INVALID', `${variable}=${JSON.stringify(value)} is invalid: ${why}`, { variable, value, why });
+}
+
+/** The same refusal named as the user wrote it: under the flag's name, or with the `.env` file that set it. */
+function renamed(error: unknown, found: (variable: string) => Found | undefined): unknown {
+  if (!isAsyncEventsError(error, 'SETTING_INVALID')) return error;
+  const { variable, value, why } = error.details;
+  if (typeof variable !== 'string' || typeof value !== 'string' || typeof why !== 'string') return error;
+  const origin = found(variable);
+  if (origin?.origin === 'flag') {
+    const flag = `--${flagOf(variable)}`;
+    return new AsyncEventsError('SETTING_INVALID', `${flag} ${JSON.stringify(value)} is invalid: ${why}`, { ...error.details, flag }, { cause: error });
+  }
+  if (origin?.origin === 'dotenv' && origin.file) {
+    return new AsyncEventsError('SETTING_INVALID', `${error.message} (set in ${origin.file})`, { ...error.details, file: origin.file }, { cause: error });
+  }
+  return error;
 }
 
 function parseInteger(variable: string, value: string, min: number, max: number): number {
@@ -273,22 +296,23 @@ function amqpFromEnvPhp(env: PhpObject | undefined, amqp: PhpObject | undefined)
 }
 
 /** The base URL env.php pins (secure first), without the trailing slash. */
-function magentoUrlFromOverrides(overrides: Readonly<Record<string, string>>): string | undefined {
+function magentoUrlFromOverrides(overrides: Readonly<Record<string, string>>): { readonly url: string; readonly path: string } | undefined {
   for (const key of ['web/secure/base_url', 'web/unsecure/base_url']) {
     const value = overrides[key];
-    if (value && /^https?:\/\//.test(value)) return value.replace(/\/+$/, '');
+    if (value && /^https?:\/\//.test(value)) return { url: value.replace(/\/+$/, ''), path: key };
   }
   return undefined;
 }
 
-async function readDotEnv(cwd: string): Promise<Record<string, string>> {
+async function readDotEnv(cwd: string): Promise<{ readonly file: string; readonly values: Record<string, string> }> {
+  const file = path.join(cwd, '.env');
   let text: string;
   try {
-    text = await readFile(path.join(cwd, '.env'), 'utf8');
+    text = await readFile(file, 'utf8');
   } catch {
-    return {};
+    return { file, values: {} };
   }
-  return parseDotEnv(text);
+  return { file, values: parseDotEnv(text) };
 }
 
 /**
@@ -334,23 +358,35 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
   const flags: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.flags ?? {})) if (value !== undefined) flags[variableForFlag(key)] = value;
 
-  const lookup = (variable: SettingVariable): Found | undefined => {
+  const find = (variable: string): Found | undefined => {
     const flag = flags[variable];
     if (flag !== undefined) return { value: flag, origin: 'flag' };
     const fromEnv = env[variable];
     if (fromEnv !== undefined) return { value: fromEnv, origin: 'env' };
-    const fromDotEnv = dotEnv[variable];
-    if (fromDotEnv !== undefined) return { value: fromDotEnv, origin: 'dotenv' };
+    const fromDotEnv = dotEnv.values[variable];
+    if (fromDotEnv !== undefined) return { value: fromDotEnv, origin: 'dotenv', file: dotEnv.file };
     return undefined;
   };
+  try {
+    return await resolveSettings(cwd, find);
+  } catch (error) {
+    throw renamed(error, find);
+  }
+}
+
+async function resolveSettings(cwd: string, lookup: (variable: SettingVariable) => Found | undefined): Promise<Settings> {
   const origins: Record<string, SettingOrigin> = {};
-  const note = (variable: SettingVariable, origin: SettingOrigin): void => {
+  const originFiles: Record<string, string> = {};
+  const note = (variable: SettingVariable, origin: SettingOrigin, file?: string): void => {
     origins[PROPERTY_OF[variable]] = origin;
+    if (file !== undefined) originFiles[PROPERTY_OF[variable]] = file;
   };
+  const noteFound = (variable: SettingVariable, found: Found): void => note(variable, found.origin, found.file);
 
   const rootSetting = lookup('ASYNC_EVENTS_MAGENTO_ROOT');
   const magentoRoot = rootSetting && rootSetting.value.trim() !== '' ? path.resolve(cwd, rootSetting.value.trim()) : await defaultMagentoRoot(cwd);
-  note('ASYNC_EVENTS_MAGENTO_ROOT', rootSetting && rootSetting.value.trim() !== '' ? rootSetting.origin : 'default');
+  if (rootSetting && rootSetting.value.trim() !== '') noteFound('ASYNC_EVENTS_MAGENTO_ROOT', rootSetting);
+  else note('ASYNC_EVENTS_MAGENTO_ROOT', 'default');
 
   let install: MagentoInstall | undefined;
   try {
@@ -361,16 +397,17 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
 
   const dataDirSetting = lookup('ASYNC_EVENTS_DATA_DIR');
   const dataDir = path.resolve(cwd, dataDirSetting?.value.trim() || 'var');
-  note('ASYNC_EVENTS_DATA_DIR', dataDirSetting?.value.trim() ? dataDirSetting.origin : 'default');
+  if (dataDirSetting?.value.trim()) noteFound('ASYNC_EVENTS_DATA_DIR', dataDirSetting);
+  else note('ASYNC_EVENTS_DATA_DIR', 'default');
 
   const dbSetting = lookup('ASYNC_EVENTS_DB');
   let database: DatabaseSettings;
   if (dbSetting && dbSetting.value.trim() !== '') {
     database = parseDatabase('ASYNC_EVENTS_DB', dbSetting.value, cwd);
-    note('ASYNC_EVENTS_DB', dbSetting.origin);
+    noteFound('ASYNC_EVENTS_DB', dbSetting);
   } else if (install?.dbConnection) {
     database = databaseFromEnvPhp(install.dbConnection);
-    note('ASYNC_EVENTS_DB', 'env.php');
+    note('ASYNC_EVENTS_DB', 'env.php', install.files.env);
   } else {
     database = { kind: 'sqlite', path: path.join(dataDir, 'async-events.sqlite') };
     note('ASYNC_EVENTS_DB', 'default');
@@ -380,10 +417,11 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
   let amqpUrl: string | undefined;
   if (amqpSetting) {
     amqpUrl = parseAmqp('ASYNC_EVENTS_AMQP', amqpSetting.value);
-    note('ASYNC_EVENTS_AMQP', amqpSetting.origin);
+    noteFound('ASYNC_EVENTS_AMQP', amqpSetting);
   } else {
     amqpUrl = amqpFromEnvPhp(install?.env, install?.amqp);
-    note('ASYNC_EVENTS_AMQP', amqpUrl !== undefined ? 'env.php' : 'default');
+    if (amqpUrl !== undefined) note('ASYNC_EVENTS_AMQP', 'env.php', install?.files.env);
+    else note('ASYNC_EVENTS_AMQP', 'default');
   }
 
   const systemOverrides = install?.systemOverrides ?? {};
@@ -391,15 +429,19 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
   let magentoUrl: string | undefined;
   if (urlSetting && urlSetting.value.trim() !== '') {
     magentoUrl = parseHttpUrl('ASYNC_EVENTS_MAGENTO_URL', urlSetting.value);
-    note('ASYNC_EVENTS_MAGENTO_URL', urlSetting.origin);
+    noteFound('ASYNC_EVENTS_MAGENTO_URL', urlSetting);
   } else {
-    magentoUrl = magentoUrlFromOverrides(systemOverrides);
-    note('ASYNC_EVENTS_MAGENTO_URL', magentoUrl !== undefined ? 'env.php' : 'default');
+    const fromOverrides = magentoUrlFromOverrides(systemOverrides);
+    magentoUrl = fromOverrides?.url;
+    const file = fromOverrides ? install?.systemOverrideFiles[fromOverrides.path] : undefined;
+    if (file !== undefined) note('ASYNC_EVENTS_MAGENTO_URL', file === install?.files.env ? 'env.php' : 'config.php', file);
+    else note('ASYNC_EVENTS_MAGENTO_URL', 'default');
   }
 
   const optional = (variable: SettingVariable, parse: (value: string) => string | undefined = (value) => value.trim() || undefined): string | undefined => {
     const found = lookup(variable);
-    note(variable, found ? found.origin : 'default');
+    if (found) noteFound(variable, found);
+    else note(variable, 'default');
     return found ? parse(found.value) : undefined;
   };
   const magentoToken = optional('ASYNC_EVENTS_MAGENTO_TOKEN');
@@ -408,12 +450,14 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
 
   const withDefault = <T>(variable: SettingVariable, parse: (value: string) => T, fallback: T): T => {
     const found = lookup(variable);
-    note(variable, found ? found.origin : 'default');
+    if (found) noteFound(variable, found);
+    else note(variable, 'default');
     return found ? parse(found.value) : fallback;
   };
   const port = withDefault('ASYNC_EVENTS_PORT', (value) => parseInteger('ASYNC_EVENTS_PORT', value, 0, 65535), DEFAULT_PORT);
   const host = withDefault('ASYNC_EVENTS_HOST', (value) => parseHost('ASYNC_EVENTS_HOST', value), DEFAULT_HOST);
   const metricsPublic = withDefault('ASYNC_EVENTS_METRICS_PUBLIC', (value) => parseFlag('ASYNC_EVENTS_METRICS_PUBLIC', value), false);
+  const metricsPerSubscription = withDefault('ASYNC_EVENTS_METRICS_PER_SUBSCRIPTION', (value) => parseFlag('ASYNC_EVENTS_METRICS_PER_SUBSCRIPTION', value), false);
   const allowedTargets = withDefault('ASYNC_EVENTS_ALLOWED_TARGETS', (value) => parseTargets('ASYNC_EVENTS_ALLOWED_TARGETS', value), [] as string[]);
   const payloadFormat = withDefault('ASYNC_EVENTS_PAYLOAD_FORMAT', (value) => parsePayloadFormat('ASYNC_EVENTS_PAYLOAD_FORMAT', value), 'cloudevents' as PayloadFormat);
   const connectTimeoutMs = withDefault(
@@ -428,10 +472,15 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
     DEFAULT_SHUTDOWN_TIMEOUT_MS,
   );
 
-  const fromEnvPhp = install?.env !== undefined;
-  origins.tablePrefix = fromEnvPhp ? 'env.php' : 'default';
-  origins.cryptKeys = install && install.cryptKeys.length > 0 ? 'env.php' : 'default';
-  origins.systemOverrides = Object.keys(systemOverrides).length > 0 ? 'env.php' : 'default';
+  const envFile = install?.files.env;
+  origins.tablePrefix = envFile !== undefined && install?.tablePrefix ? 'env.php' : 'default';
+  origins.cryptKeys = envFile !== undefined && install && install.cryptKeys.length > 0 ? 'env.php' : 'default';
+  if (envFile !== undefined && origins.tablePrefix === 'env.php') originFiles.tablePrefix = envFile;
+  if (envFile !== undefined && origins.cryptKeys === 'env.php') originFiles.cryptKeys = envFile;
+  // system.default comes from config.php, env.php or both (env.php winning path by path).
+  const overrideFiles = [...new Set(Object.values(install?.systemOverrideFiles ?? {}))].sort();
+  origins.systemOverrides = overrideFiles.length === 0 ? 'default' : overrideFiles.includes(envFile ?? '') ? 'env.php' : 'config.php';
+  if (overrideFiles.length > 0) originFiles.systemOverrides = overrideFiles.join(' + ');
 
   return {
     magentoRoot,
@@ -444,6 +493,7 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
     port,
     host,
     metricsPublic,
+    metricsPerSubscription,
     apiToken,
     allowedTargets,
     payloadFormat,
@@ -453,6 +503,7 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
     http: { connectTimeoutMs, totalTimeoutMs },
     shutdownTimeoutMs,
     origins,
+    originFiles,
   };
 }
 
@@ -466,6 +517,8 @@ export interface SettingRow {
   /** Display value, secrets masked; `(not set)` when undefined. */
   readonly value: string;
   readonly origin: SettingOrigin;
+  /** The file behind the origin (a `.env`, env.php or config.php read, a generated key or token), when there is one. */
+  readonly file?: string;
 }
 
 const MASK = '****';
@@ -494,12 +547,15 @@ function secret(value: string | undefined): string {
 
 /** One row per setting for `doctor` and the README's table, secrets masked. */
 export function describeSettings(settings: Settings): SettingRow[] {
-  const originOf = (property: string): SettingOrigin => settings.origins[property] ?? 'default';
+  const originOf = (property: string): { origin: SettingOrigin; file?: string } => {
+    const file = settings.originFiles[property];
+    return { origin: settings.origins[property] ?? 'default', ...(file !== undefined ? { file } : {}) };
+  };
   const row = (variable: SettingVariable, value: string | undefined): SettingRow => ({
     name: variable,
     description: SETTING_VARIABLES[variable],
     value: value ?? '(not set)',
-    origin: originOf(PROPERTY_OF[variable]),
+    ...originOf(PROPERTY_OF[variable]),
   });
   return [
     row('ASYNC_EVENTS_MAGENTO_ROOT', settings.magentoRoot),
@@ -511,6 +567,7 @@ export function describeSettings(settings: Settings): SettingRow[] {
     row('ASYNC_EVENTS_PORT', String(settings.port)),
     row('ASYNC_EVENTS_HOST', settings.host),
     row('ASYNC_EVENTS_METRICS_PUBLIC', settings.metricsPublic ? '1 (no token needed)' : '0 (API token needed)'),
+    row('ASYNC_EVENTS_METRICS_PER_SUBSCRIPTION', settings.metricsPerSubscription ? '1' : '0'),
     row('ASYNC_EVENTS_API_TOKEN', settings.apiToken === undefined ? undefined : secret(settings.apiToken)),
     row('ASYNC_EVENTS_ALLOWED_TARGETS', settings.allowedTargets.length > 0 ? settings.allowedTargets.join(',') : undefined),
     row('ASYNC_EVENTS_PAYLOAD_FORMAT', settings.payloadFormat),
@@ -518,18 +575,18 @@ export function describeSettings(settings: Settings): SettingRow[] {
     row('ASYNC_EVENTS_HTTP_CONNECT_TIMEOUT_MS', String(settings.http.connectTimeoutMs)),
     row('ASYNC_EVENTS_HTTP_TIMEOUT_MS', String(settings.http.totalTimeoutMs)),
     row('ASYNC_EVENTS_SHUTDOWN_TIMEOUT_MS', String(settings.shutdownTimeoutMs)),
-    { name: 'db.table_prefix', description: 'prefix of every table (env.php)', value: settings.tablePrefix === '' ? '(none)' : settings.tablePrefix, origin: originOf('tablePrefix') },
+    { name: 'db.table_prefix', description: 'prefix of every table (env.php)', value: settings.tablePrefix === '' ? '(none)' : settings.tablePrefix, ...originOf('tablePrefix') },
     {
       name: 'crypt/key',
       description: 'encryption keys of verification tokens (env.php)',
       value: settings.cryptKeys === undefined ? '(not set)' : `${settings.cryptKeys.length} key(s), ${MASK}`,
-      origin: originOf('cryptKeys'),
+      ...originOf('cryptKeys'),
     },
     {
       name: 'system.default',
       description: 'config values env.php/config.php pin over core_config_data',
       value: `${Object.keys(settings.systemOverrides).length} path(s)`,
-      origin: originOf('systemOverrides'),
+      ...originOf('systemOverrides'),
     },
   ];
 }

@@ -6,6 +6,7 @@ import type { Chain, ChainStatus, DeliveryOutcome, EventPayload, PayloadFormat, 
 import { coerceError, isAsyncEventsError } from '../errors.ts';
 import { retryDelaySeconds } from './backoff.ts';
 import type { DeliveryLimiter } from './limiter.ts';
+import type { RuleRuntime } from './subscription-rules.ts';
 import { payloadFromSerializedData, retryContent, serializedData } from './retry-content.ts';
 
 /** What the attempt runner needs; built once in `app.ts`. */
@@ -21,6 +22,8 @@ export interface AttemptContext {
   readonly signal?: AbortSignal;
   /** Test hook: throws at a named point to simulate a crash there. */
   readonly crashPoint?: (point: 'after-log-row' | 'after-retry-scheduled') => Promise<void>;
+  /** Subscription rules at delivery time: max_per_second, filter counts (subscription-rules.ts). */
+  readonly rules?: RuleRuntime;
   /** Called after each attempt is durable (metrics, live feed). Must not throw. */
   readonly onAttempt?: (attempt: AttemptReport) => void;
 }
@@ -48,10 +51,34 @@ export interface AttemptReport {
  * queue and the same attempt runs again after the restart.
  */
 export async function runAttempt(ctx: AttemptContext, subscription: Subscription, payload: EventPayload, deathCount: number): Promise<AttemptReport> {
-  const started = performance.now();
-  const outcome = await ctx.limiter.run(subscription.id, () => deliver(ctx, subscription, payload, deathCount), ctx.signal);
-  const durationMs = performance.now() - started;
+  const timing = { started: performance.now() };
+  const outcome = await ctx.limiter.run(subscription.id, () => deliverInTurn(ctx, subscription, payload, deathCount, timing), ctx.signal);
+  return recordOutcome(ctx, subscription, payload, deathCount, outcome, performance.now() - timing.started);
+}
 
+/**
+ * `runAttempt`, unless the subscription's lane stays full for `laneWaitMs`: then nothing is done and the result is
+ * undefined, so the caller can hand the chain off instead of holding its message behind slow deliveries.
+ */
+export async function attemptWithin(ctx: AttemptContext, subscription: Subscription, payload: EventPayload, deathCount: number, laneWaitMs: number): Promise<AttemptReport | undefined> {
+  const timing = { started: performance.now() };
+  const result = await ctx.limiter.runWithin(subscription.id, laneWaitMs, () => deliverInTurn(ctx, subscription, payload, deathCount, timing), ctx.signal);
+  if (!result.ran) return undefined;
+  return recordOutcome(ctx, subscription, payload, deathCount, result.value, performance.now() - timing.started);
+}
+
+/**
+ * The delivery once the subscription's max_per_second gives it its turn (subscription-rules.ts). The wait is the
+ * subscription's own choice, not the recipient's slowness, so it is taken out of the attempt's duration.
+ */
+async function deliverInTurn(ctx: AttemptContext, subscription: Subscription, payload: EventPayload, deathCount: number, timing: { started: number }): Promise<DeliveryOutcome> {
+  const held = performance.now();
+  await ctx.rules?.holdForRate(subscription, ctx.signal);
+  timing.started += performance.now() - held;
+  return deliver(ctx, subscription, payload, deathCount);
+}
+
+async function recordOutcome(ctx: AttemptContext, subscription: Subscription, payload: EventPayload, deathCount: number, outcome: DeliveryOutcome, durationMs: number): Promise<AttemptReport> {
   let chainStatus: ChainStatus;
   let retryInSeconds: number | undefined;
   const deaths = deathCount + 1;
@@ -140,11 +167,9 @@ async function deliver(ctx: AttemptContext, subscription: Subscription, payload:
  */
 export async function continueLoggedChain(ctx: AttemptContext, subscription: Subscription, chain: Chain, messageDeathCount: number): Promise<boolean> {
   if (chain.deathCount !== messageDeathCount + 1 || (chain.status !== 'retrying' && chain.status !== 'dead')) return false;
-  const attempts = await ctx.store.log.attempts(chain.uuid);
-  const first = attempts[0];
-  if (!first || first.serializedData === null) return false;
-  const payload = payloadFromSerializedData(first.serializedData, { uuid: chain.uuid, eventName: chain.eventName, storeId: chain.storeId });
-  const message = { subscription_id: subscription.id, death_count: chain.deathCount, content: retryContent(payload, ctx.format), uuid: chain.uuid };
+  const content = await chainContent(ctx, chain);
+  if (content === undefined) return false;
+  const message = { subscription_id: subscription.id, death_count: chain.deathCount, content, uuid: chain.uuid };
   if (chain.status === 'dead') {
     await ctx.transport.deadLetter(message);
     return true;
@@ -153,4 +178,16 @@ export async function continueLoggedChain(ctx: AttemptContext, subscription: Sub
   ctx.logger.info({ uuid: chain.uuid, subscriptionId: subscription.id, deathCount: chain.deathCount }, 'redelivered message: its attempt was logged, scheduling the retry that may be missing');
   await ctx.transport.scheduleRetry(message, Math.max(1, dueInSeconds));
   return true;
+}
+
+/**
+ * The retry content that continues a chain: what its first attempt delivered (`serialized_data`), or for a chain
+ * handed off before any attempt, the content kept with it. Undefined when neither exists.
+ */
+export async function chainContent(ctx: AttemptContext, chain: Chain): Promise<string | undefined> {
+  if (chain.attempts === 0) return ctx.store.log.heldContent(chain.uuid);
+  const first = (await ctx.store.log.attempts(chain.uuid))[0];
+  if (!first || first.serializedData === null) return undefined;
+  const payload = payloadFromSerializedData(first.serializedData, { uuid: chain.uuid, eventName: chain.eventName, storeId: chain.storeId });
+  return retryContent(payload, ctx.format);
 }

@@ -1,8 +1,8 @@
 import { parseRetryMessage } from '../queue/publish.ts';
 import type { MessageHandler } from '../queue/transport.ts';
 import { isAsyncEventsError } from '../errors.ts';
-import { continueLoggedChain, runAttempt, type AttemptContext } from './attempt.ts';
-import { createKeyedMutex, LANE_FULL_DELAY_SECONDS, laneFull } from './lanes.ts';
+import { attemptWithin, continueLoggedChain, type AttemptContext } from './attempt.ts';
+import { createKeyedMutex, LANE_FULL_DELAY_SECONDS, LANE_WAIT_MS, POSTPONE_AHEAD_SECONDS } from './lanes.ts';
 import { payloadFromRetryContent } from './retry-content.ts';
 
 /**
@@ -43,17 +43,22 @@ export function createRetryHandler(ctx: AttemptContext): MessageHandler {
         }
         return;
       }
-      if (laneFull(ctx, subscription)) {
-        // Its recipient is slow: waiting here would hold a prefetch slot other subscriptions' retries need.
-        await ctx.transport.scheduleRetry(retry, LANE_FULL_DELAY_SECONDS);
-        return;
-      }
       const payload = payloadFromRetryContent(retry.content, {
         uuid: retry.uuid,
         eventName: chain?.eventName ?? subscription.eventName,
         storeId: chain?.storeId ?? String(subscription.storeId),
       });
-      await runAttempt(ctx, subscription, payload, retry.death_count);
+      if (!(await attemptWithin(ctx, subscription, payload, retry.death_count, LANE_WAIT_MS))) {
+        // Its recipient is slow: waiting longer would hold a prefetch slot other subscriptions' retries need.
+        // Its due time moves with it, or the overdue sweep would take the wait for a lost message; a minute ahead at a
+        // time, so a long wait costs one write a minute, not one per put-off.
+        const now = Date.now();
+        if (chain?.nextAttemptAt && !ctx.transport.keepsScheduledRetries && chain.nextAttemptAt.getTime() < now + LANE_FULL_DELAY_SECONDS * 1000) {
+          await ctx.store.log.postponeChain(retry.uuid, new Date(now + POSTPONE_AHEAD_SECONDS * 1000));
+        }
+        await ctx.transport.scheduleRetry(retry, LANE_FULL_DELAY_SECONDS);
+        ctx.logger.debug({ uuid: retry.uuid, deathCount: retry.death_count }, 'lane full: retry put off');
+      }
     });
   };
 }

@@ -4,10 +4,11 @@ import { parseTriggerMessage } from '../queue/publish.ts';
 import type { MessageHandler, QueueDelivery } from '../queue/transport.ts';
 import type { EventPayload, EventRegistry, Subscription } from '../types.ts';
 import { coerceError, isAsyncEventsError } from '../errors.ts';
-import { continueLoggedChain, runAttempt, type AttemptContext } from './attempt.ts';
+import { attemptWithin, continueLoggedChain, type AttemptContext } from './attempt.ts';
 import { chainUuid } from './chain-id.ts';
-import { laneFull } from './lanes.ts';
+import { HAND_OFF_DELAY_SECONDS, LANE_WAIT_MS } from './lanes.ts';
 import { retryContent } from './retry-content.ts';
+import { applySubscriptionRules } from './subscription-rules.ts';
 
 export interface TriggerHandlerContext extends AttemptContext {
   readonly events: () => EventRegistry;
@@ -78,20 +79,37 @@ export function createTriggerHandler(ctx: TriggerHandlerContext): MessageHandler
       throw err;
     }
 
+    // Filters and field selections (subscription-rules.ts): a filtered-out chain does not start.
+    const starting = applySubscriptionRules(ctx, pending, { eventName: trigger.eventName, storeId: String(trigger.storeId), data });
     const results = await Promise.allSettled(
-      pending.map(({ subscription, uuid }) => {
-        const payload: EventPayload = { uuid, eventName: trigger.eventName, storeId: trigger.storeId, data };
-        if (laneFull(ctx, subscription)) {
-          return ctx.transport.scheduleRetry({ subscription_id: subscription.id, death_count: 0, content: retryContent(payload, ctx.format), uuid }, 1);
-        }
-        // The attempt's log write creates the chain row, in the same transaction as its first log row.
-        return runAttempt(ctx, subscription, payload, 0);
+      starting.map(async ({ subscription, uuid, data: selected }) => {
+        const payload: EventPayload = { uuid, eventName: trigger.eventName, storeId: trigger.storeId, data: selected };
+        // The attempt's log write creates the chain row, in the same transaction as its first log row. A lane still
+        // full after a short wait is held by slow deliveries: the chain is handed off instead of holding the trigger.
+        const report = await attemptWithin(ctx, subscription, payload, 0, LANE_WAIT_MS);
+        if (!report) await handOff(ctx, subscription, payload);
       }),
     );
     // Every chain settled before the message is handed back, so none is left half-done behind a rejection.
     const failed = results.find((result) => result.status === 'rejected');
     if (failed) throw coerceError(failed.reason);
   };
+}
+
+/**
+ * Hands a chain whose lane is full to the retry queue as its first attempt. Where the transport may lose the
+ * message, the chain is written first, pending with its content, so that the overdue sweep (overdue-chains.ts) can
+ * send it again.
+ */
+async function handOff(ctx: TriggerHandlerContext, subscription: Subscription, payload: EventPayload): Promise<void> {
+  const content = retryContent(payload, ctx.format);
+  const uuid = payload.uuid;
+  const nextAttemptAt = new Date(Date.now() + HAND_OFF_DELAY_SECONDS * 1000);
+  if (!ctx.transport.keepsScheduledRetries) {
+    await ctx.store.log.holdChain({ uuid, subscriptionId: subscription.id, eventName: payload.eventName, storeId: String(payload.storeId), nextAttemptAt, content });
+  }
+  await ctx.transport.scheduleRetry({ subscription_id: subscription.id, death_count: 0, content, uuid }, HAND_OFF_DELAY_SECONDS);
+  ctx.logger.debug({ uuid, subscriptionId: subscription.id }, 'lane full: chain handed to the retry queue');
 }
 
 async function park(ctx: TriggerHandlerContext, delivery: QueueDelivery, reason: string): Promise<void> {

@@ -42,6 +42,12 @@ export interface QueueConsumer {
 
 export interface QueueTransport {
   readonly kind: 'amqp' | 'database';
+  /**
+   * Whether a scheduled retry survives anything the transport's server goes through. The database queue keeps it as
+   * a row; RabbitMQ has been seen to lose retry messages across a broker restart, so chains are
+   * also kept owed in the store and sent again when overdue (delivery/overdue-chains.ts).
+   */
+  readonly keepsScheduledRetries: boolean;
   /** Declares what this transport needs (exchanges, queues, rows of `queue`) without breaking Magento's own. */
   setup(): Promise<void>;
   /** Publishes a trigger message exactly as Magento's publisher does; resolves once the broker/database has it. */

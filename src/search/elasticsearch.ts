@@ -247,7 +247,7 @@ export function createElasticsearchSearch(options: ElasticsearchSearchOptions): 
     forget,
     health,
     async search(text, page) {
-      const { size, from, beforeLogId } = checkPage(page);
+      const { size, from, beforeLogId, countTotal } = checkPage(page);
       const queryString = toQueryString(parseQuery(text));
       const query = { query_string: { query: queryString, default_operator: 'OR' as const, fields: [...DEFAULT_FIELDS], lenient: true, allow_leading_wildcard: true } };
       const ask = async (pageSize: number, position: { from: number } | { search_after: number[] }, countHits: boolean) => {
@@ -280,14 +280,15 @@ export function createElasticsearchSearch(options: ElasticsearchSearchOptions): 
           const step = Math.min(MAX_RESULT_WINDOW, from - skipped);
           const walked = await ask(step, after === undefined ? { from: 0 } : { search_after: [after] }, false);
           const last = walked.hits.hits.at(-1);
-          if (walked.hits.hits.length < step || last === undefined) return { total: await countOnly(), hits: [], next: null };
+          if (walked.hits.hits.length < step || last === undefined) return { total: countTotal ? await countOnly() : skipped + walked.hits.hits.length, hits: [], next: null };
           after = sortValue(last);
           skipped += walked.hits.hits.length;
         }
         position = after === undefined ? { from: 0 } : { search_after: [after] };
       }
-      const response = await ask(size, position, true);
-      const total = typeof response.hits.total === 'number' ? response.hits.total : (response.hits.total?.value ?? 0);
+      const response = await ask(size, position, countTotal);
+      const counted = typeof response.hits.total === 'number' ? response.hits.total : response.hits.total?.value;
+      const total = countTotal ? (counted ?? 0) : from + response.hits.hits.length;
       const last = response.hits.hits.at(-1);
       // A full page may have more behind it; a short one is the end, whatever the database still holds.
       const next = response.hits.hits.length === size && last !== undefined ? sortValue(last) : null;

@@ -16,7 +16,8 @@ export interface MatchPage<T> {
   readonly next: number | null;
 }
 
-export type KeysetSearch<T> = (query: string, page: { size: number; beforeLogId?: number }) => Promise<MatchPage<T>>;
+/** The iterators read no total, so they ask for none (`countTotal: false`): no count per page. */
+export type KeysetSearch<T> = (query: string, page: { size: number; beforeLogId?: number; countTotal: false }) => Promise<MatchPage<T>>;
 
 export const MATCH_PAGE_SIZE = 500;
 
@@ -24,7 +25,7 @@ export const MATCH_PAGE_SIZE = 500;
 export async function* searchMatches<T>(search: KeysetSearch<T>, query: string, pageSize = MATCH_PAGE_SIZE): AsyncGenerator<readonly T[]> {
   let before: number | undefined;
   for (;;) {
-    const page = await search(query, before === undefined ? { size: pageSize } : { size: pageSize, beforeLogId: before });
+    const page = await search(query, before === undefined ? { size: pageSize, countTotal: false } : { size: pageSize, beforeLogId: before, countTotal: false });
     yield page.hits;
     if (page.next === null) return;
     if (before !== undefined && page.next >= before) {

@@ -29,11 +29,14 @@ const ESCAPE = '!';
 export interface SearchConditionOptions {
   /** Narrow data.* comparisons with a LIKE on the raw text first (MySQL/MariaDB); off only to prove it changes nothing. */
   readonly rawPrefilter?: boolean;
+  /** Read a data path with one JSON parse where a JSON null cannot change the answer (mayEqualNull); off only to prove that. */
+  readonly singleParse?: boolean;
 }
 
 export function searchCondition(query: SearchQuery, dialect: SqlFlavor, options: SearchConditionOptions = {}): Condition {
   const columns = dialect === 'sqlite' ? sqliteColumns : dialect === 'mariadb' ? mariadbColumns : mysqlColumns;
   const rawContains = options.rawPrefilter === false ? undefined : columns.rawContains;
+  const dataTextOrNull = options.singleParse === false ? columns.dataText : columns.dataTextOrNull;
 
   const translate = (node: SearchQuery): Condition => {
     switch (node.kind) {
@@ -72,8 +75,10 @@ export function searchCondition(query: SearchQuery, dialect: SqlFlavor, options:
       case 'store_id':
         throw new Error('store_id is a subscription filter field; the log search never parses it');
       case 'data': {
-        const match = sql<SqlBool>`${columns.folded(columns.dataText(field.path))} = ${columns.folded(sql`${String(value)}`)}`;
-        const needle = rawContains ? rawNeedle(String(value)) : undefined;
+        const text = String(value);
+        const target = mayEqualNull(text) ? columns.dataText(field.path) : dataTextOrNull(field.path);
+        const match = sql<SqlBool>`${columns.folded(target)} = ${columns.folded(sql`${text}`)}`;
+        const needle = rawContains ? rawNeedle(text) : undefined;
         // The cheap test first: a row whose text lacks the value cannot hold it at the path (rawNeedle says why).
         return needle === undefined || !rawContains ? match : sql<SqlBool>`(${rawContains(needle)} AND ${match})`;
       }
@@ -89,8 +94,10 @@ export function searchCondition(query: SearchQuery, dialect: SqlFlavor, options:
         return sql<SqlBool>`${columns.createdText()} LIKE ${likePattern(pattern)} ESCAPE '!'`;
       case 'store_id':
         throw new Error('store_id is a subscription filter field; the log search never parses it');
-      case 'data':
-        return sql<SqlBool>`${columns.folded(columns.dataText(field.path))} LIKE ${columns.folded(sql`${likePattern(pattern)}`)} ESCAPE '!'`;
+      case 'data': {
+        const target = mayMatchNull(pattern) ? columns.dataText(field.path) : dataTextOrNull(field.path);
+        return sql<SqlBool>`${columns.folded(target)} LIKE ${columns.folded(sql`${likePattern(pattern)}`)} ESCAPE '!'`;
+      }
       case 'log_id':
       case 'success':
         throw new Error(`the parser never makes a wildcard on ${field.kind}`);
@@ -165,6 +172,12 @@ interface DialectColumns {
   rawText(): RawBuilder<unknown>;
   /** The scalar at a data path as text; NULL when absent, null or the document is not JSON. */
   dataText(path: readonly string[]): RawBuilder<unknown>;
+  /**
+   * dataText, except that a JSON null may read as the text `null`: for comparisons that text cannot satisfy (see
+   * mayEqualNull), where it saves MySQL/MariaDB a second parse of the document (NULLIF evaluates its first argument
+   * twice: 111 against 210 ms of CPU for data.data.customer_email over 100k rows).
+   */
+  dataTextOrNull(path: readonly string[]): RawBuilder<unknown>;
   dataNumber(path: readonly string[]): RawBuilder<unknown>;
   isNumber(path: readonly string[]): Condition;
   hasValue(path: readonly string[]): Condition;
@@ -192,6 +205,7 @@ const sqliteColumns: DialectColumns = {
     const at = jsonPath(path);
     return sql`(CASE json_type(${sqliteDocument}, ${at}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN NULL ELSE CAST(json_extract(${sqliteDocument}, ${at}) AS TEXT) END)`;
   },
+  dataTextOrNull: (path) => sqliteColumns.dataText(path),
   dataNumber: (path) => sql`json_extract(${sqliteDocument}, ${jsonPath(path)})`,
   isNumber: (path) => sql<SqlBool>`COALESCE(json_type(${sqliteDocument}, ${jsonPath(path)}) IN ('integer', 'real'), 0)`,
   hasValue: (path) => sql<SqlBool>`COALESCE(json_type(${sqliteDocument}, ${jsonPath(path)}), 'null') <> 'null'`,
@@ -214,6 +228,8 @@ function mysqlFamilyColumns(document: RawBuilder<unknown>): DialectColumns {
     createdText: () => sql`DATE_FORMAT(l.created, '%Y-%m-%d %H:%i:%s')`,
     rawText: () => sql`CONVERT(l.serialized_data USING utf8mb4)`,
     dataText: (path) => sql`NULLIF(JSON_UNQUOTE(JSON_EXTRACT(${document}, ${jsonPath(path)})), 'null')`,
+    // JSON_UNQUOTE prints a JSON null as `null` (and collates utf8mb4_bin, so NULLIF spares "NULL" and "Null").
+    dataTextOrNull: (path) => sql`JSON_UNQUOTE(JSON_EXTRACT(${document}, ${jsonPath(path)}))`,
     dataNumber: (path) => sql`JSON_EXTRACT(${document}, ${jsonPath(path)})`,
     isNumber: (path) => sql<SqlBool>`COALESCE(JSON_TYPE(JSON_EXTRACT(${document}, ${jsonPath(path)})) IN ('INTEGER', 'UNSIGNED INTEGER', 'DOUBLE', 'DECIMAL'), 0)`,
     hasValue: (path) => sql<SqlBool>`COALESCE(JSON_TYPE(JSON_EXTRACT(${document}, ${jsonPath(path)})), 'NULL') <> 'NULL'`,
@@ -246,8 +262,30 @@ const MIN_NEEDLE = 3;
 export function rawNeedle(value: string): string | undefined {
   if (numericBound(value) !== undefined || /^\s*[[{]/.test(value)) return undefined;
   let best = '';
-  for (const [run] of value.matchAll(PLAIN_RUN)) if (run.length > best.length) best = run;
+  // `=` in utf8mb4_bin pads with spaces: "abc" equals "abc  ", so trailing spaces need not be in the raw text.
+  for (const [run] of value.replace(/ +$/, '').matchAll(PLAIN_RUN)) if (run.length > best.length) best = run;
   return best.length >= MIN_NEEDLE ? best : undefined;
+}
+
+/*
+ * Whether a comparison with the folded data text could hold for the text `null` followed by spaces: what MySQL's
+ * JSON_UNQUOTE prints for a JSON null, and what dataText's NULLIF (utf8mb4_bin, which pads with spaces) turns back
+ * into NULL. When it cannot, dataTextOrNull gives the same answer. Only N, U and L lower-case to n, u and l (in SQL
+ * as in JavaScript; non-ASCII never folds to ASCII in a JavaScript /i test), so an ASCII test decides it for any text.
+ */
+
+/** `=` under a PAD SPACE collation: trailing spaces do not count. */
+export function mayEqualNull(value: string): boolean {
+  return /^null *$/i.test(value);
+}
+
+/** LIKE does not pad: the pattern against `null` and 0…n spaces, n its fixed length (more spaces need a `*`, which can take fewer). */
+export function mayMatchNull(pattern: readonly PatternPart[]): boolean {
+  const source = pattern.map((part) => (part.kind === 'any' ? '.*' : part.kind === 'one' ? '.' : part.text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&'))).join('');
+  const regExp = new RegExp(`^${source}$`, 'is');
+  const fixed = pattern.reduce((length, part) => length + (part.kind === 'text' ? part.text.length : part.kind === 'one' ? 1 : 0), 0);
+  for (let spaces = 0; spaces <= fixed; spaces++) if (regExp.test(`null${' '.repeat(spaces)}`)) return true;
+  return false;
 }
 
 export function likePattern(pattern: readonly PatternPart[]): string {

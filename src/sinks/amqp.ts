@@ -7,6 +7,7 @@ import type { DeliveryOutcome } from '../types.ts';
 import { createAddressGuard, type Resolver } from './address-guard.ts';
 import { type AmqpRecipient, connectionIdentity, parseAmqpRecipient } from './amqp-recipient.ts';
 import { truncateUtf8 } from './http.ts';
+import { createInFlight } from './in-flight.ts';
 import { CLOUDEVENT_CONTENT_TYPE, cloudEventBody } from './payload.ts';
 import type { DeliveryAttemptRequest, Sink } from './sink.ts';
 
@@ -61,7 +62,7 @@ export function createAmqpSink(options: AmqpSinkOptions): Sink {
   const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
   const confirmTimeoutMs = options.confirmTimeoutMs ?? 15_000;
   const brokers = new Map<string, Broker>();
-  const inFlight = new Set<Promise<unknown>>();
+  const inFlight = createInFlight();
   let nextPublishId = 1;
 
   function brokerFor(recipient: AmqpRecipient, password: string): Broker {
@@ -182,15 +183,11 @@ export function createAmqpSink(options: AmqpSinkOptions): Sink {
       throw error;
     }
     if (attempt.signal?.aborted) throw new AsyncEventsError('SHUTTING_DOWN', `delivery to subscription ${subscription.id} aborted`);
-    const work = publish(recipient, subscription.verificationToken, attempt);
-    inFlight.add(work);
     try {
-      return await work;
+      return await inFlight.run(publish(recipient, subscription.verificationToken, attempt));
     } catch (error) {
       logger.debug({ subscriptionId: subscription.id, uuid: attempt.payload.uuid, err: error }, 'amqp delivery failed');
       return outcomeForAmqpError(error, recipient);
-    } finally {
-      inFlight.delete(work);
     }
   }
 
@@ -199,7 +196,7 @@ export function createAmqpSink(options: AmqpSinkOptions): Sink {
     unusableReason: async () => undefined,
     deliver,
     async close() {
-      await Promise.allSettled([...inFlight]);
+      await inFlight.settled();
       const open = [...brokers.values()];
       brokers.clear();
       await Promise.allSettled(open.map(async (broker) => (await broker.model).close()));

@@ -1,14 +1,12 @@
 import { EventBridgeClient, type EventBridgeClientConfig, PutEventsCommand, type PutEventsCommandOutput, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { AsyncEventsError, isAsyncEventsError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
+import { AsyncEventsError } from '../errors.ts';
 import type { DeliveryOutcome } from '../types.ts';
-import { createAwsClientCache } from './aws-client-cache.ts';
-import { type AwsConnection, awsClientSettings, awsConfigPaths, type ConfigGetter, connectionKey, type Decrypt, defaultChainSource, missingCredentialsReason, readAwsConnection, requireRegion } from './aws-config.ts';
-import { final, outcomeForAwsError, outcomeForAwsThrow, refuseWhenAborted, untilAborted } from './aws-errors.ts';
-import { createMicroBatcher, DEFAULT_BATCH_WINDOW_MS } from './micro-batcher.ts';
+import { type AwsSinkCommonOptions, createAwsBatchedSink } from './aws-batched-sink.ts';
+import { awsClientSettings, awsConfigPaths } from './aws-config.ts';
+import { final } from './aws-errors.ts';
 import { truncateUtf8 } from './http.ts';
 import { cloudEventBody } from './payload.ts';
-import type { DeliveryAttemptRequest, Sink } from './sink.ts';
+import type { Sink } from './sink.ts';
 
 export const EVENTBRIDGE_PATHS = { ...awsConfigPaths('eventbridge'), source: 'async_events_aws/eventbridge/source' } as const;
 /** Where the event source comes from when `async_events_aws/eventbridge/source` is empty, as upstream does. */
@@ -19,10 +17,7 @@ export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
 /** PutEvents entry error codes AWS documents as retryable. */
 const RETRYABLE_ENTRY_ERRORS = new Set(['InternalFailure', 'ThrottlingException']);
 
-export interface EventBridgeSinkOptions {
-  readonly logger: Logger;
-  readonly config: ConfigGetter;
-  readonly decrypt: Decrypt;
+export interface EventBridgeSinkOptions extends AwsSinkCommonOptions {
   /** Base URL of the store whose host is the default event source; `web/unsecure/base_url` when absent or empty. */
   readonly storeBaseUrl?: () => Promise<string | undefined>;
   /** `ASYNC_EVENTS_MAGENTO_URL`: its host is the source when neither the config value nor a store base URL is set. */
@@ -33,8 +28,6 @@ export interface EventBridgeSinkOptions {
   readonly requestTimeoutMs?: number;
   /** Replaceable so tests can count the clients made. */
   readonly createClient?: (config: EventBridgeClientConfig) => EventBridgeClient;
-  /** Coalescing of attempts to the same bus: window 0 or maxEntries 1 sends each alone. */
-  readonly batch?: { readonly windowMs?: number; readonly maxEntries?: number };
 }
 
 /**
@@ -43,11 +36,7 @@ export interface EventBridgeSinkOptions {
  * the AWS response, so InternalFailure and ThrottlingException entries are retried.
  */
 export function createEventBridgeSink(options: EventBridgeSinkOptions): Sink {
-  const logger = options.logger.child({ sink: 'eventbridge' });
   const createClient = options.createClient ?? ((config: EventBridgeClientConfig) => new EventBridgeClient(config));
-  const clients = createAwsClientCache((connection: AwsConnection) =>
-    createClient({ ...awsClientSettings(connection, options) }),
-  );
 
   async function eventSource(): Promise<string> {
     const configured = (await options.config.get(EVENTBRIDGE_PATHS.source))?.trim();
@@ -66,30 +55,15 @@ export function createEventBridgeSink(options: EventBridgeSinkOptions): Sink {
     return host;
   }
 
-  const batcher = createMicroBatcher<BatchedEntry, DeliveryOutcome>({
-    windowMs: options.batch?.windowMs ?? DEFAULT_BATCH_WINDOW_MS,
-    maxEntries: Math.min(options.batch?.maxEntries ?? PUT_EVENTS_MAX_ENTRIES, PUT_EVENTS_MAX_ENTRIES),
-    maxBytes: PUT_EVENTS_MAX_BYTES,
-    sizeOf: (item) => putEventsEntrySize(item.entry),
-    send: (items) =>
-      clients.use((items[0] as BatchedEntry).connection, async (client) => {
-        try {
-          const response = await client.send(new PutEventsCommand({ Entries: items.map((item) => item.entry) }));
-          return outcomesForPutEvents(response, items.length);
-        } catch (error) {
-          logger.debug({ entries: items.length, err: error }, 'EventBridge PutEvents failed');
-          const outcome = outcomeForAwsError(error, EVENTBRIDGE_PATHS, 'EventBridge');
-          return items.map(() => outcome);
-        }
-      }),
-  });
-  const inFlight = new Set<Promise<unknown>>();
-
-  async function prepare(attempt: DeliveryAttemptRequest): Promise<DeliveryOutcome | { key: string; item: BatchedEntry }> {
-    const { subscription, payload } = attempt;
-    try {
-      const connection = await readAwsConnection(options.config, options.decrypt, 'eventbridge');
-      await clients.use(connection, (client) => requireRegion(client, EVENTBRIDGE_PATHS));
+  return createAwsBatchedSink<EventBridgeClient, PutEventsRequestEntry>({
+    group: 'eventbridge',
+    service: 'EventBridge',
+    paths: EVENTBRIDGE_PATHS,
+    options,
+    createClient: (connection) => createClient({ ...awsClientSettings(connection, options) }),
+    limits: { maxEntries: PUT_EVENTS_MAX_ENTRIES, maxBytes: PUT_EVENTS_MAX_BYTES },
+    sizeOf: putEventsEntrySize,
+    async prepare({ subscription, payload }) {
       // Upstream's README shows a rule ARN as recipient; AWS would only answer with a validation error.
       if (/^arn:[^:]+:events:[^:]*:[^:]*:rule\//.test(subscription.recipientUrl)) {
         return final(
@@ -97,61 +71,15 @@ export function createEventBridgeSink(options: EventBridgeSinkOptions): Sink {
             '(arn:aws:events:<region>:<account>:event-bus/<name>)',
         );
       }
-      const entry: PutEventsRequestEntry = {
-        Source: await eventSource(),
-        DetailType: payload.eventName,
-        Detail: cloudEventBody(payload),
-        EventBusName: subscription.recipientUrl,
-      };
-      return { key: `${connectionKey(connection)}\0${subscription.recipientUrl}`, item: { connection, entry } };
-    } catch (error) {
-      return outcomeForAwsThrow(error, { ...(attempt.signal ? { signal: attempt.signal } : {}), subscriptionId: subscription.id, uuid: payload.uuid, logger, paths: EVENTBRIDGE_PATHS, service: 'EventBridge' });
-    }
-  }
-
-  async function deliver(attempt: DeliveryAttemptRequest): Promise<DeliveryOutcome> {
-    refuseWhenAborted(attempt);
-    const work = (async () => {
-      const prepared = await prepare(attempt);
-      if (!('key' in prepared)) return prepared;
-      return untilAborted(batcher.submit(prepared.key, prepared.item), attempt);
-    })();
-    inFlight.add(work);
-    try {
-      return await work;
-    } finally {
-      inFlight.delete(work);
-    }
-  }
-
-  async function unusableReason(): Promise<string | undefined> {
-    try {
-      const connection = await readAwsConnection(options.config, options.decrypt, 'eventbridge');
-      if (connection.accessKeyId === undefined && (await defaultChainSource()) === undefined) return missingCredentialsReason(EVENTBRIDGE_PATHS);
-      await clients.use(connection, (client) => requireRegion(client, EVENTBRIDGE_PATHS));
-      await eventSource();
-      return undefined;
-    } catch (error) {
-      if (isAsyncEventsError(error, 'SINK_NOT_CONFIGURED')) return error.message;
-      throw error;
-    }
-  }
-
-  return {
-    key: 'eventbridge',
-    unusableReason,
-    deliver,
-    async close() {
-      await batcher.drain();
-      await Promise.allSettled([...inFlight]);
-      clients.close();
+      return { entry: { Source: await eventSource(), DetailType: payload.eventName, Detail: cloudEventBody(payload), EventBusName: subscription.recipientUrl } };
     },
-  };
-}
-
-interface BatchedEntry {
-  readonly connection: AwsConnection;
-  readonly entry: PutEventsRequestEntry;
+    async send(client, entries) {
+      return outcomesForPutEvents(await client.send(new PutEventsCommand({ Entries: [...entries] })), entries.length);
+    },
+    requireMore: async () => {
+      await eventSource();
+    },
+  });
 }
 
 /** Entry size as AWS counts it against the 256 KB PutEvents limit: Time (14), Source, DetailType, Detail, Resources. */

@@ -6,6 +6,7 @@ import { createAddressGuard, type Resolver } from './address-guard.ts';
 import type { ConfigGetter, Decrypt } from './aws-config.ts';
 import { createTokenSource, type ServicePrincipal, TokenEndpointError, type TokenSource } from './azure-token.ts';
 import { parseRetryAfter, RESPONSE_DATA_MAX_BYTES, truncateUtf8 } from './http.ts';
+import { createInFlight } from './in-flight.ts';
 import { CLOUDEVENT_CONTENT_TYPE, cloudEventBody } from './payload.ts';
 import type { DeliveryAttemptRequest, Sink } from './sink.ts';
 
@@ -41,7 +42,7 @@ export function createEventGridSink(options: EventGridSinkOptions): Sink {
   const tokens = options.tokens ?? createTokenSource({ authorityHost: () => env.AZURE_AUTHORITY_HOST, timeoutMs: totalTimeoutMs });
   const guard = createAddressGuard({ allowedTargets: options.allowedTargets, ...(options.resolve ? { resolve: options.resolve } : {}) });
   const agent = new Agent({ connect: guard.connector({ timeoutMs: options.connectTimeoutMs ?? 5000 }), headersTimeout: totalTimeoutMs, bodyTimeout: totalTimeoutMs });
-  const inFlight = new Set<Promise<unknown>>();
+  const inFlight = createInFlight();
 
   async function principal(): Promise<ServicePrincipal> {
     const [tenantId, clientId, storedSecret] = await Promise.all([EVENTGRID_PATHS.tenantId, EVENTGRID_PATHS.clientId, EVENTGRID_PATHS.clientSecret].map(async (p) => (await options.config.get(p))?.trim() || undefined));
@@ -120,13 +121,7 @@ export function createEventGridSink(options: EventGridSinkOptions): Sink {
   }
 
   async function deliver(attempt: DeliveryAttemptRequest): Promise<DeliveryOutcome> {
-    const work = post(attempt);
-    inFlight.add(work);
-    try {
-      return await work;
-    } finally {
-      inFlight.delete(work);
-    }
+    return inFlight.run(post(attempt));
   }
 
   return {
@@ -142,7 +137,7 @@ export function createEventGridSink(options: EventGridSinkOptions): Sink {
     },
     deliver,
     async close() {
-      await Promise.allSettled([...inFlight]);
+      await inFlight.settled();
       await Promise.allSettled([agent.close(), tokens.close()]);
     },
   };

@@ -53,3 +53,16 @@ export function extraHeaderProblems(headers: Readonly<Record<string, string>>): 
   }
   return problems;
 }
+
+/**
+ * The extra headers the http sink sends: the subscription service refused bad ones, but a row written past it (by
+ * hand) must still never replace a header of the sink's or split a request, so those are dropped here.
+ */
+export function sendableExtraHeaders(headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  if (headers === undefined) return {};
+  const sendable: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (extraHeaderProblems({ [name]: value }).length === 0) sendable[name] = value;
+  }
+  return sendable;
+}

@@ -3,6 +3,7 @@ import { AsyncEventsError, isAsyncEventsError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { DeliveryOutcome, Subscription } from '../types.ts';
 import { createAddressGuard, type Resolver } from './address-guard.ts';
+import { sendableExtraHeaders } from './extra-headers.ts';
 import { CLOUDEVENT_CONTENT_TYPE, cloudEventBody, LEGACY_CONTENT_TYPE, legacyBody } from './payload.ts';
 import { createRequestDeadlines, readBodyText } from './request-deadlines.ts';
 import type { DeliveryAttemptRequest, Sink } from './sink.ts';
@@ -60,6 +61,8 @@ export function createHttpSink(options: HttpSinkOptions): Sink {
     const body = attempt.format === 'legacy' ? legacyBody(payload) : cloudEventBody(payload);
     const previousTokens = options.previousTokens ? await options.previousTokens(subscription) : [];
     const headers = {
+      // The subscription's extra headers (never one of the names below: those are refused and dropped).
+      ...sendableExtraHeaders(subscription.rules?.headers),
       'content-type': attempt.format === 'legacy' ? LEGACY_CONTENT_TYPE : CLOUDEVENT_CONTENT_TYPE,
       'user-agent': userAgent,
       ...signatureHeaders({ id: payload.uuid, body, token: subscription.verificationToken, previousTokens, now: now() }),

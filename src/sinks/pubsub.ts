@@ -7,6 +7,7 @@ import type { Logger } from '../logger.ts';
 import type { DeliveryOutcome } from '../types.ts';
 import type { ConfigGetter } from './aws-config.ts';
 import { truncateUtf8 } from './http.ts';
+import { createInFlight } from './in-flight.ts';
 import { CLOUDEVENT_CONTENT_TYPE, cloudEventBody } from './payload.ts';
 import type { DeliveryAttemptRequest, Sink } from './sink.ts';
 
@@ -48,7 +49,7 @@ export function createPubSubSink(options: PubSubSinkOptions): Sink {
   // Google's client takes a while to load; only sidecars that publish to Pub/Sub pay for it.
   const createClient = options.createClient ?? (async (config: ClientConfig) => new (await import('@google-cloud/pubsub')).PubSub(config));
   const clients = new Map<string, { client: PubSub; topics: Map<string, Topic> }>();
-  const inFlight = new Set<Promise<unknown>>();
+  const inFlight = createInFlight();
 
   async function adcPath(): Promise<string | undefined> {
     const configured = (await options.config.get(PUBSUB_ADC_PATH))?.trim();
@@ -110,13 +111,7 @@ export function createPubSubSink(options: PubSubSinkOptions): Sink {
   }
 
   async function deliver(attempt: DeliveryAttemptRequest): Promise<DeliveryOutcome> {
-    const work = publish(attempt);
-    inFlight.add(work);
-    try {
-      return await work;
-    } finally {
-      inFlight.delete(work);
-    }
+    return inFlight.run(publish(attempt));
   }
 
   async function unusableReason(): Promise<string | undefined> {
@@ -144,7 +139,7 @@ export function createPubSubSink(options: PubSubSinkOptions): Sink {
     unusableReason,
     deliver,
     async close() {
-      await Promise.allSettled([...inFlight]);
+      await inFlight.settled();
       const open = [...clients.values()];
       clients.clear();
       await Promise.allSettled(open.map((entry) => entry.client.close()));

@@ -14,7 +14,9 @@ import { createHmac } from 'node:crypto';
  *
  * Token rotation: during a grace period the old tokens sign too; `webhook-signature` then carries one
  * space-separated `v1,` value per token (current first), which the libraries accept. `x-magento-signature` has
- * room for one value and always uses the current token.
+ * room for one value and always uses the current token; `x-magento-signature-previous` carries the same HMAC
+ * keyed with each old token (newest first, `, `-separated as an HTTP list; one value after a single rotation),
+ * and is absent when there is none.
  */
 
 export interface SignatureHeaders {
@@ -22,6 +24,7 @@ export interface SignatureHeaders {
   readonly 'webhook-id': string;
   readonly 'webhook-timestamp': string;
   readonly 'webhook-signature': string;
+  readonly 'x-magento-signature-previous'?: string;
 }
 
 export function magentoSignature(body: string | Uint8Array, token: string): string {
@@ -44,9 +47,11 @@ export function signatureHeaders(options: {
   readonly now?: Date;
 }): SignatureHeaders {
   const timestamp = Math.floor((options.now ?? new Date()).getTime() / 1000);
-  const tokens = [options.token, ...(options.previousTokens ?? []).filter((t) => t !== options.token && t !== '')];
+  const previous = [...new Set((options.previousTokens ?? []).filter((t) => t !== options.token && t !== ''))];
+  const tokens = [options.token, ...previous];
   return {
     'x-magento-signature': magentoSignature(options.body, options.token),
+    ...(previous.length > 0 ? { 'x-magento-signature-previous': previous.map((t) => magentoSignature(options.body, t)).join(', ') } : {}),
     'webhook-id': options.id,
     'webhook-timestamp': String(timestamp),
     'webhook-signature': tokens.map((t) => standardWebhookSignature(options.id, timestamp, options.body, t)).join(' '),

@@ -1,32 +1,24 @@
 import { SendMessageBatchCommand, type SendMessageBatchCommandOutput, SendMessageCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
-import { isAsyncEventsError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
 import type { DeliveryOutcome } from '../types.ts';
-import { createAwsClientCache } from './aws-client-cache.ts';
-import { type AwsConnection, awsClientSettings, awsConfigPaths, type ConfigGetter, connectionKey, type Decrypt, defaultChainSource, missingCredentialsReason, readAwsConnection, requireRegion } from './aws-config.ts';
-import { final, outcomeForAwsError, outcomeForAwsThrow, refuseWhenAborted, untilAborted } from './aws-errors.ts';
-import { createMicroBatcher, DEFAULT_BATCH_WINDOW_MS } from './micro-batcher.ts';
+import { type AwsSinkCommonOptions, createAwsBatchedSink } from './aws-batched-sink.ts';
+import { awsClientSettings, awsConfigPaths } from './aws-config.ts';
+import { final, outcomeForAwsError } from './aws-errors.ts';
 import { truncateUtf8 } from './http.ts';
 import { cloudEventBody } from './payload.ts';
-import type { DeliveryAttemptRequest, Sink } from './sink.ts';
+import type { Sink } from './sink.ts';
 
 export const SQS_PATHS = awsConfigPaths('sqs');
 /** SendMessageBatch limits: entries per request and total body size. */
 export const SEND_MESSAGE_BATCH_MAX_ENTRIES = 10;
 export const SEND_MESSAGE_BATCH_MAX_BYTES = 256 * 1024;
 
-export interface SqsSinkOptions {
-  readonly logger: Logger;
-  readonly config: ConfigGetter;
-  readonly decrypt: Decrypt;
+export interface SqsSinkOptions extends AwsSinkCommonOptions {
   /** Fixed endpoint (LocalStack, tests); otherwise the region's, or `AWS_ENDPOINT_URL_SQS`. */
   readonly endpoint?: string;
   readonly connectionTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
   /** Replaceable so tests can count the clients made. */
   readonly createClient?: (config: SQSClientConfig) => SQSClient;
-  /** Coalescing of attempts to the same queue: window 0 or maxEntries 1 sends each alone. */
-  readonly batch?: { readonly windowMs?: number; readonly maxEntries?: number };
 }
 
 /** Hosts of AWS's own queue URLs: `sqs.<region>.amazonaws.com[.cn]` and the legacy `<region>.queue.amazonaws.com`. */
@@ -38,95 +30,31 @@ const AWS_QUEUE_HOST = /^(?:sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?|([a-z0-9-
  * host written in `recipient_url`, so a subscription cannot send signed requests to a host of its choosing.
  */
 export function createSqsSink(options: SqsSinkOptions): Sink {
-  const logger = options.logger.child({ sink: 'sqs' });
   const createClient = options.createClient ?? ((config: SQSClientConfig) => new SQSClient(config));
-  const clients = createAwsClientCache((connection: AwsConnection) =>
-    createClient({ ...awsClientSettings(connection, options), useQueueUrlAsEndpoint: false }),
-  );
-
-  const batcher = createMicroBatcher<BatchedMessage, DeliveryOutcome>({
-    windowMs: options.batch?.windowMs ?? DEFAULT_BATCH_WINDOW_MS,
-    maxEntries: Math.min(options.batch?.maxEntries ?? SEND_MESSAGE_BATCH_MAX_ENTRIES, SEND_MESSAGE_BATCH_MAX_ENTRIES),
-    maxBytes: SEND_MESSAGE_BATCH_MAX_BYTES,
-    sizeOf: (item) => Buffer.byteLength(item.body),
-    send: (items) =>
-      clients.use((items[0] as BatchedMessage).connection, async (client) => {
-        const queueUrl = (items[0] as BatchedMessage).queueUrl;
-        try {
-          if (items.length === 1) {
-            const response = await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: (items[0] as BatchedMessage).body }));
-            return [sent(response.MessageId, response.$metadata.httpStatusCode)];
-          }
-          const response = await client.send(
-            new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: items.map((item, index) => ({ Id: String(index), MessageBody: item.body })) }),
-          );
-          return outcomesForSendMessageBatch(response, items.length);
-        } catch (error) {
-          logger.debug({ entries: items.length, err: error }, 'SQS send failed');
-          const outcome = outcomeForAwsError(error, SQS_PATHS, 'SQS');
-          return items.map(() => outcome);
-        }
-      }),
-  });
-  const inFlight = new Set<Promise<unknown>>();
-
-  async function prepare(attempt: DeliveryAttemptRequest): Promise<DeliveryOutcome | { key: string; item: BatchedMessage }> {
-    const { subscription, payload } = attempt;
-    try {
-      const connection = await readAwsConnection(options.config, options.decrypt, 'sqs');
-      const region = await clients.use(connection, (client) => requireRegion(client, SQS_PATHS));
+  return createAwsBatchedSink<SQSClient, string>({
+    group: 'sqs',
+    service: 'SQS',
+    paths: SQS_PATHS,
+    options,
+    createClient: (connection) => createClient({ ...awsClientSettings(connection, options), useQueueUrlAsEndpoint: false }),
+    limits: { maxEntries: SEND_MESSAGE_BATCH_MAX_ENTRIES, maxBytes: SEND_MESSAGE_BATCH_MAX_BYTES },
+    sizeOf: (body) => Buffer.byteLength(body),
+    async prepare({ subscription, payload }, region) {
       const mismatch = queueRegionMismatch(subscription.recipientUrl, region);
       if (mismatch) return final(`recipient_url of subscription ${subscription.id}: ${mismatch}`);
-      const item = { connection, queueUrl: subscription.recipientUrl, body: cloudEventBody(payload) };
-      return { key: `${connectionKey(connection)}\0${subscription.recipientUrl}`, item };
-    } catch (error) {
-      return outcomeForAwsThrow(error, { ...(attempt.signal ? { signal: attempt.signal } : {}), subscriptionId: subscription.id, uuid: payload.uuid, logger, paths: SQS_PATHS, service: 'SQS' });
-    }
-  }
-
-  async function deliver(attempt: DeliveryAttemptRequest): Promise<DeliveryOutcome> {
-    refuseWhenAborted(attempt);
-    const work = (async () => {
-      const prepared = await prepare(attempt);
-      if (!('key' in prepared)) return prepared;
-      return untilAborted(batcher.submit(prepared.key, prepared.item), attempt);
-    })();
-    inFlight.add(work);
-    try {
-      return await work;
-    } finally {
-      inFlight.delete(work);
-    }
-  }
-
-  async function unusableReason(): Promise<string | undefined> {
-    try {
-      const connection = await readAwsConnection(options.config, options.decrypt, 'sqs');
-      if (connection.accessKeyId === undefined && (await defaultChainSource()) === undefined) return missingCredentialsReason(SQS_PATHS);
-      await clients.use(connection, (client) => requireRegion(client, SQS_PATHS));
-      return undefined;
-    } catch (error) {
-      if (isAsyncEventsError(error, 'SINK_NOT_CONFIGURED')) return error.message;
-      throw error;
-    }
-  }
-
-  return {
-    key: 'sqs',
-    unusableReason,
-    deliver,
-    async close() {
-      await batcher.drain();
-      await Promise.allSettled([...inFlight]);
-      clients.close();
+      return { entry: cloudEventBody(payload) };
     },
-  };
-}
-
-interface BatchedMessage {
-  readonly connection: AwsConnection;
-  readonly queueUrl: string;
-  readonly body: string;
+    async send(client, bodies, queueUrl) {
+      if (bodies.length === 1) {
+        const response = await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: bodies[0] as string }));
+        return [sent(response.MessageId, response.$metadata.httpStatusCode)];
+      }
+      const response = await client.send(
+        new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: bodies.map((body, index) => ({ Id: String(index), MessageBody: body })) }),
+      );
+      return outcomesForSendMessageBatch(response, bodies.length);
+    },
+  });
 }
 
 function sent(messageId: string | undefined, statusCode: number | undefined): DeliveryOutcome {

@@ -6,6 +6,8 @@ import { AsyncEventsError } from '../errors.ts';
 // Magento\Framework\Math\Random::getRandomString's default alphabet (lowers, uppers, digits).
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const KEY_LENGTH = 32;
+/** The embedded key's file name in the data dir. */
+export const CRYPT_KEY_FILE = 'crypt.key';
 
 /** 32 random characters, the shape of a pre-2.4.7 Magento crypt key (usable as a ChaCha20 key as is). */
 export function generateCryptKey(): string {
@@ -19,7 +21,7 @@ export function generateCryptKey(): string {
  * once, so the file is created exclusively and a loser of the race reads the winner's key.
  */
 export async function ensureEmbeddedCryptKey(dataDir: string): Promise<string> {
-  const file = path.join(dataDir, 'crypt.key');
+  const file = path.join(dataDir, CRYPT_KEY_FILE);
   const existing = await readKey(file);
   if (existing !== undefined) return existing;
   await mkdir(dataDir, { recursive: true });
@@ -39,7 +41,7 @@ export async function ensureEmbeddedCryptKey(dataDir: string): Promise<string> {
 
 /** The embedded key if one was made, without creating it (read-only commands). */
 export async function readEmbeddedCryptKey(dataDir: string): Promise<string | undefined> {
-  return readKey(path.join(dataDir, 'crypt.key'));
+  return readKey(path.join(dataDir, CRYPT_KEY_FILE));
 }
 
 async function readKey(file: string): Promise<string | undefined> {

@@ -22,6 +22,11 @@ export const MANAGED_TABLES = [
   'async_event_retry',
   'async_event_parked_message',
   'async_event_attempt_target',
+  'async_event_held_payload',
+  'async_event_previous_token',
+  'async_event_subscription_health',
+  'async_event_subscription_health_hour',
+  'async_event_subscription_rule',
 ] as const satisfies readonly TableName[];
 
 export type ManagedTable = (typeof MANAGED_TABLES)[number];
@@ -141,6 +146,14 @@ export function mysqlCreateTable(table: ManagedTable, t: TableNames): string {
   \`created\` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
   PRIMARY KEY (\`parked_id\`)
 ) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Queue messages that cannot be handled, with the reason (sidecar)'`;
+    case 'async_event_held_payload':
+      // One row per chain handed to the retry queue before its first attempt, so a lost retry message can be rebuilt.
+      return `CREATE TABLE IF NOT EXISTS ${q(name)} (
+  \`uuid\` varchar(64) NOT NULL,
+  \`content\` longtext NOT NULL,
+  \`created\` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  PRIMARY KEY (\`uuid\`)
+) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Payloads of chains waiting for their first attempt (sidecar)'`;
     case 'async_event_attempt_target':
       // No foreign key: the row is written in the attempt's transaction and removed with its log row by the cleanup.
       return `CREATE TABLE IF NOT EXISTS ${q(name)} (
@@ -149,6 +162,59 @@ export function mysqlCreateTable(table: ManagedTable, t: TableNames): string {
   \`sink\` varchar(255) NOT NULL,
   PRIMARY KEY (\`log_id\`)
 ) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Where each delivery attempt went: recipient and sink at the time (sidecar)'`;
+    case 'async_event_previous_token':
+      // No foreign key, like our other tables: deleting a subscription removes its rows in the same transaction.
+      return `CREATE TABLE IF NOT EXISTS ${q(name)} (
+  \`token_id\` int(10) unsigned NOT NULL AUTO_INCREMENT,
+  \`subscription_id\` int(10) unsigned NOT NULL,
+  \`verification_token\` varchar(255) NOT NULL,
+  \`replaced_at\` datetime NOT NULL,
+  PRIMARY KEY (\`token_id\`),
+  KEY ${q(indexName(name, ['subscription_id']))} (\`subscription_id\`),
+  KEY ${q(indexName(name, ['replaced_at']))} (\`replaced_at\`)
+) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Replaced verification tokens that still sign during the rotation grace period, encrypted (sidecar)'`;
+    case 'async_event_subscription_health':
+      // One row per subscription, kept as deliveries happen (src/delivery/health.ts); no foreign key, like the
+      // attempt targets: a row of a subscription deleted meanwhile is harmless and goes with the service's delete.
+      return `CREATE TABLE IF NOT EXISTS ${q(name)} (
+  \`subscription_id\` int(10) unsigned NOT NULL,
+  \`consecutive_failures\` int(10) unsigned NOT NULL DEFAULT 0,
+  \`last_success_at\` datetime DEFAULT NULL,
+  \`last_failure_at\` datetime DEFAULT NULL,
+  \`last_failure_status\` smallint(5) unsigned DEFAULT NULL,
+  \`last_failure_response\` text DEFAULT NULL,
+  \`tracked_since\` datetime NOT NULL,
+  \`alert_level\` smallint(5) unsigned NOT NULL DEFAULT 0,
+  \`dead_alerted_at\` datetime DEFAULT NULL,
+  \`dead_unalerted\` int(10) unsigned NOT NULL DEFAULT 0,
+  \`disabled_reason\` text DEFAULT NULL,
+  \`disabled_at\` datetime DEFAULT NULL,
+  \`updated\` datetime NOT NULL,
+  PRIMARY KEY (\`subscription_id\`)
+) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Delivery health of each subscription (sidecar)'`;
+    case 'async_event_subscription_health_hour':
+      return `CREATE TABLE IF NOT EXISTS ${q(name)} (
+  \`subscription_id\` int(10) unsigned NOT NULL,
+  \`hour_start\` datetime NOT NULL,
+  \`succeeded\` int(10) unsigned NOT NULL DEFAULT 0,
+  \`failed\` int(10) unsigned NOT NULL DEFAULT 0,
+  \`chains_failed\` int(10) unsigned NOT NULL DEFAULT 0,
+  PRIMARY KEY (\`subscription_id\`, \`hour_start\`),
+  KEY ${q(indexName(name, ['hour_start']))} (\`hour_start\`)
+) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Delivery attempts and failed chains of each subscription per hour (sidecar)'`;
+    case 'async_event_subscription_rule':
+      // Beside upstream's row, never in it. Unlike our other tables it has a foreign key: the rules mean nothing
+      // without their row, and Magento's admin deleting the subscription (not through us) takes them along.
+      return `CREATE TABLE IF NOT EXISTS ${q(name)} (
+  \`subscription_id\` int(10) unsigned NOT NULL,
+  \`filter\` text DEFAULT NULL COMMENT 'Lucene query over the event data',
+  \`fields\` text DEFAULT NULL COMMENT 'Magento REST fields selection',
+  \`headers\` text DEFAULT NULL COMMENT 'Extra http headers, a JSON object',
+  \`max_per_second\` double DEFAULT NULL,
+  PRIMARY KEY (\`subscription_id\`),
+  CONSTRAINT ${q(foreignKeyName(name, 'subscription_id', t.async_event_subscriber, 'subscription_id'))}
+    FOREIGN KEY (\`subscription_id\`) REFERENCES ${q(t.async_event_subscriber)} (\`subscription_id\`) ON DELETE CASCADE
+) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Per-subscription rules: filter, fields, headers, rate (sidecar)'`;
   }
 }
 
@@ -275,12 +341,73 @@ export function sqliteCreateTable(table: ManagedTable, t: TableNames): string[] 
   "created" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
 )`,
       ];
+    case 'async_event_held_payload':
+      return [
+        `CREATE TABLE IF NOT EXISTS ${d(name)} (
+  "uuid" VARCHAR(64) NOT NULL PRIMARY KEY,
+  "content" TEXT NOT NULL,
+  "created" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+)`,
+      ];
     case 'async_event_attempt_target':
       return [
         `CREATE TABLE IF NOT EXISTS ${d(name)} (
   "log_id" INTEGER NOT NULL PRIMARY KEY,
   "recipient_url" VARCHAR(1024) NOT NULL,
   "sink" VARCHAR(255) NOT NULL
+)`,
+      ];
+    case 'async_event_previous_token':
+      return [
+        `CREATE TABLE IF NOT EXISTS ${d(name)} (
+  "token_id" INTEGER PRIMARY KEY AUTOINCREMENT,
+  "subscription_id" INTEGER NOT NULL,
+  "verification_token" VARCHAR(255) NOT NULL,
+  "replaced_at" TEXT NOT NULL
+)`,
+        index(['subscription_id']),
+        index(['replaced_at']),
+      ];
+    case 'async_event_subscription_health':
+      return [
+        `CREATE TABLE IF NOT EXISTS ${d(name)} (
+  "subscription_id" INTEGER NOT NULL PRIMARY KEY,
+  "consecutive_failures" INTEGER NOT NULL DEFAULT 0,
+  "last_success_at" TEXT DEFAULT NULL,
+  "last_failure_at" TEXT DEFAULT NULL,
+  "last_failure_status" INTEGER DEFAULT NULL,
+  "last_failure_response" TEXT DEFAULT NULL,
+  "tracked_since" TEXT NOT NULL,
+  "alert_level" INTEGER NOT NULL DEFAULT 0,
+  "dead_alerted_at" TEXT DEFAULT NULL,
+  "dead_unalerted" INTEGER NOT NULL DEFAULT 0,
+  "disabled_reason" TEXT DEFAULT NULL,
+  "disabled_at" TEXT DEFAULT NULL,
+  "updated" TEXT NOT NULL
+)`,
+      ];
+    case 'async_event_subscription_health_hour':
+      return [
+        `CREATE TABLE IF NOT EXISTS ${d(name)} (
+  "subscription_id" INTEGER NOT NULL,
+  "hour_start" TEXT NOT NULL,
+  "succeeded" INTEGER NOT NULL DEFAULT 0,
+  "failed" INTEGER NOT NULL DEFAULT 0,
+  "chains_failed" INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY ("subscription_id", "hour_start")
+)`,
+        index(['hour_start']),
+      ];
+    case 'async_event_subscription_rule':
+      return [
+        `CREATE TABLE IF NOT EXISTS ${d(name)} (
+  "subscription_id" INTEGER NOT NULL PRIMARY KEY,
+  "filter" TEXT DEFAULT NULL,
+  "fields" TEXT DEFAULT NULL,
+  "headers" TEXT DEFAULT NULL,
+  "max_per_second" REAL DEFAULT NULL,
+  CONSTRAINT ${d(foreignKeyName(name, 'subscription_id', t.async_event_subscriber, 'subscription_id'))}
+    FOREIGN KEY ("subscription_id") REFERENCES ${d(t.async_event_subscriber)} ("subscription_id") ON DELETE CASCADE
 )`,
       ];
   }

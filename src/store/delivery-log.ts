@@ -254,6 +254,83 @@ export function createDeliveryLog(db: Kysely<Database>, dialect: 'mysql' | 'sqli
       ).execute();
     },
 
+    async holdChain(chain) {
+      const now = nowDbDateTime();
+      const due = toDbDateTime(chain.nextAttemptAt);
+      await db.transaction().execute(async (trx) => {
+        const insert = trx.insertInto('async_event_chain').values({
+          uuid: chain.uuid,
+          subscription_id: chain.subscriptionId,
+          event_name: chain.eventName,
+          store_id: chain.storeId,
+          status: 'pending',
+          attempts: 0,
+          death_count: 0,
+          next_attempt_at: due,
+          created: now,
+          updated: now,
+        });
+        await (dialect === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.column('uuid').doNothing())).execute();
+        await trx.updateTable('async_event_chain').set({ next_attempt_at: due, updated: now }).where('uuid', '=', chain.uuid).where('status', '=', 'pending').execute();
+        const held = trx.insertInto('async_event_held_payload').values({ uuid: chain.uuid, content: chain.content, created: now });
+        await (dialect === 'mysql'
+          ? held.onDuplicateKeyUpdate({ content: chain.content })
+          : held.onConflict((oc) => oc.column('uuid').doUpdateSet({ content: chain.content }))
+        ).execute();
+      });
+    },
+
+    async heldContent(uuid) {
+      const row = await db.selectFrom('async_event_held_payload').select('content').where('uuid', '=', uuid).executeTakeFirst();
+      return row?.content;
+    },
+
+    async forgetHeldContents(limit = DEFAULT_DELETE_BATCH) {
+      const rows = await db
+        .selectFrom('async_event_held_payload as h')
+        .leftJoin('async_event_chain as c', 'c.uuid', 'h.uuid')
+        .select('h.uuid')
+        .where((eb) => eb.or([eb('c.uuid', 'is', null), eb('c.status', '!=', 'pending')]))
+        .limit(Math.max(1, Math.floor(limit)))
+        .execute();
+      if (rows.length === 0) return 0;
+      const result = await db.deleteFrom('async_event_held_payload').where('uuid', 'in', rows.map((row) => row.uuid)).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
+    async postponeChain(uuid, nextAttemptAt) {
+      await db
+        .updateTable('async_event_chain')
+        .set({ next_attempt_at: toDbDateTime(nextAttemptAt), updated: nowDbDateTime() })
+        .where('uuid', '=', uuid)
+        .where('status', 'in', ['pending', 'retrying'])
+        .execute();
+    },
+
+    async overdueChains(query) {
+      const rows = await db
+        .selectFrom('async_event_chain')
+        .selectAll()
+        .where('status', 'in', ['pending', 'retrying'])
+        .where('next_attempt_at', 'is not', null)
+        .where('next_attempt_at', '<', toDbDateTime(query.dueBefore))
+        .orderBy('next_attempt_at', 'asc')
+        .limit(Math.max(1, Math.floor(query.limit)))
+        .execute();
+      return rows.map(toChain);
+    },
+
+    async claimOverdue(uuid, expected, nextAttemptAt) {
+      const result = await db
+        .updateTable('async_event_chain')
+        .set({ next_attempt_at: nextAttemptAt === null ? null : toDbDateTime(nextAttemptAt), updated: nowDbDateTime() })
+        .where('uuid', '=', uuid)
+        .where('status', 'in', ['pending', 'retrying'])
+        .where('next_attempt_at', '=', toDbDateTime(expected))
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
     async chain(uuid) {
       const row = await db.selectFrom('async_event_chain').selectAll().where('uuid', '=', uuid).executeTakeFirst();
       return row ? toChain(row) : undefined;

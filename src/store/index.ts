@@ -8,8 +8,10 @@ import { createDeliveryLog } from './delivery-log.ts';
 import { createEncryptor } from './encryptor.ts';
 import { migrate } from './migrations.ts';
 import { createParkedMessages } from './parked-messages.ts';
+import { createPreviousTokenRepository } from './previous-tokens.ts';
 import type { TableName, TableNames } from './schema.ts';
 import type { Store } from './store.ts';
+import { createSubscriptionHealthStore } from './subscription-health.ts';
 import { createSubscriptionRepository } from './subscriptions.ts';
 import { TablePrefixPlugin } from './table-prefix-plugin.ts';
 
@@ -36,6 +38,11 @@ const TABLES: Record<TableName, true> = {
   async_event_retry: true,
   async_event_parked_message: true,
   async_event_attempt_target: true,
+  async_event_held_payload: true,
+  async_event_previous_token: true,
+  async_event_subscription_health: true,
+  async_event_subscription_health_hour: true,
+  async_event_subscription_rule: true,
   core_config_data: true,
   queue: true,
   queue_message: true,
@@ -83,6 +90,8 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     log: createDeliveryLog(db, dialect, logger),
     parked: createParkedMessages(db, logger),
     configValues: createConfigValues(db, dialect),
+    previousTokens: createPreviousTokenRepository(db, encryptor, logger),
+    health: createSubscriptionHealthStore(db, dialect),
     migrate: () => migrate(db, dialect, tables, logger),
     ping,
     close: () => db.destroy(),

@@ -6,7 +6,10 @@ import type { ColumnType, Generated } from 'kysely';
  *
  * Upstream's tables (`async_event_subscriber`, `async_event_subscriber_log`) and Magento's (`core_config_data`,
  * `queue*`) keep their exact columns; the `async_event_chain`, `async_event_retry`,
- * `async_event_parked_message` and `async_event_attempt_target` tables are ours.
+ * `async_event_parked_message`, `async_event_attempt_target`, `async_event_held_payload`, `async_event_previous_token`
+ * and `async_event_subscription_health*` tables are ours.
+ * `async_event_parked_message`, `async_event_attempt_target`, `async_event_previous_token` and
+ * `async_event_subscription_rule` tables are ours.
  */
 
 type Timestamp = ColumnType<Date | string, Date | string | undefined, Date | string>;
@@ -71,11 +74,69 @@ export interface AsyncEventParkedMessageTable {
   created: Timestamp;
 }
 
+/** The retry content of a chain handed to the retry queue before its first attempt (ours). */
+export interface AsyncEventHeldPayloadTable {
+  uuid: string;
+  content: string;
+  created: Timestamp;
+}
+
 /** Where each attempt went (ours): the recipient and sink of its subscription at the time of the attempt. */
 export interface AsyncEventAttemptTargetTable {
   log_id: number;
   recipient_url: string;
   sink: string;
+}
+
+/** Replaced verification tokens of a subscription (ours), kept while the rotation grace period lasts. */
+export interface AsyncEventPreviousTokenTable {
+  token_id: Generated<number>;
+  subscription_id: number;
+  /** Encrypted like `async_event_subscriber.verification_token`. */
+  verification_token: string;
+  replaced_at: Timestamp;
+}
+
+/** Delivery health of a subscription (ours), kept as attempts are logged; see src/delivery/health.ts. */
+export interface AsyncEventSubscriptionHealthTable {
+  subscription_id: number;
+  /** Chains in a row that ended without a delivery (dead or failed); 0 after a delivered one. */
+  consecutive_failures: ColumnType<number, number | undefined, number>;
+  last_success_at: NullableTimestamp;
+  last_failure_at: NullableTimestamp;
+  last_failure_status: number | null;
+  last_failure_response: string | null;
+  /** The first attempt seen, or the last re-enabling: "no success for N hours" counts from here at the earliest. */
+  tracked_since: Timestamp;
+  /** Highest `subscription.failing` level (50/70/90/100 %) alerted since the last success. */
+  alert_level: ColumnType<number, number | undefined, number>;
+  dead_alerted_at: NullableTimestamp;
+  /** Failed chains not yet told in a `chain.dead` alert (at most one per hour). */
+  dead_unalerted: ColumnType<number, number | undefined, number>;
+  disabled_reason: string | null;
+  disabled_at: NullableTimestamp;
+  updated: Timestamp;
+}
+
+/** Attempts and failed chains of a subscription per clock hour (ours): success rates and the auto-disable window. */
+export interface AsyncEventSubscriptionHealthHourTable {
+  subscription_id: number;
+  hour_start: Timestamp;
+  succeeded: ColumnType<number, number | undefined, number>;
+  failed: ColumnType<number, number | undefined, number>;
+  chains_failed: ColumnType<number, number | undefined, number>;
+}
+
+/** A subscription's rules beyond upstream's columns (ours); a subscription without rules has no row. */
+export interface AsyncEventSubscriptionRuleTable {
+  subscription_id: number;
+  /** Lucene query (search syntax) over the event data, event_name and store_id. */
+  filter: string | null;
+  /** Magento REST `fields` selection applied to the data. */
+  fields: string | null;
+  /** JSON object of extra http headers. */
+  headers: string | null;
+  max_per_second: number | null;
 }
 
 export interface CoreConfigDataTable {
@@ -129,6 +190,11 @@ export interface Database {
   async_event_retry: AsyncEventRetryTable;
   async_event_parked_message: AsyncEventParkedMessageTable;
   async_event_attempt_target: AsyncEventAttemptTargetTable;
+  async_event_held_payload: AsyncEventHeldPayloadTable;
+  async_event_previous_token: AsyncEventPreviousTokenTable;
+  async_event_subscription_health: AsyncEventSubscriptionHealthTable;
+  async_event_subscription_health_hour: AsyncEventSubscriptionHealthHourTable;
+  async_event_subscription_rule: AsyncEventSubscriptionRuleTable;
   core_config_data: CoreConfigDataTable;
   queue: QueueTable;
   queue_message: QueueMessageTable;

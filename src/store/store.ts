@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
-import type { Chain, ChainStatus, DeliveryLogRow, Subscription } from '../types.ts';
+import type { Chain, ChainStatus, DeliveryLogRow, Subscription, SubscriptionRules } from '../types.ts';
+import type { PreviousTokenRepository } from './previous-tokens.ts';
 import type { Database, TableNames } from './schema.ts';
+import type { SubscriptionHealthStore } from './subscription-health.ts';
 
 /**
  * The store: every table the sidecar reads or writes, on Magento's MySQL/MariaDB or on the embedded SQLite file,
@@ -17,6 +19,10 @@ export interface Store {
   readonly log: DeliveryLog;
   readonly parked: ParkedMessages;
   readonly configValues: ConfigValues;
+  /** Replaced verification tokens that still sign during the rotation grace period. */
+  readonly previousTokens: PreviousTokenRepository;
+  /** Delivery health per subscription (ours), kept by the health tracker. */
+  readonly health: SubscriptionHealthStore;
   /** Creates what is missing; never drops or rewrites data. */
   migrate(): Promise<MigrationReport>;
   /** Cheap round trip for `/readyz` and `doctor`. */
@@ -37,7 +43,12 @@ export interface NewSubscription {
   readonly metadata: string;
   readonly storeId?: number;
   readonly active?: boolean;
+  /** Rules to set; a rule given as null (or left out) is cleared on update only when given as null. */
+  readonly rules?: SubscriptionRulesPatch;
 }
+
+/** Each rule: a value sets it, null clears it, undefined keeps it. */
+export type SubscriptionRulesPatch = { readonly [K in keyof SubscriptionRules]?: SubscriptionRules[K] | null };
 
 export type SubscriptionPatch = Partial<Omit<NewSubscription, 'eventName'>> & { readonly eventName?: string };
 
@@ -61,6 +72,7 @@ export interface SubscriptionRepository {
   /**
    * Active subscriptions that receive an event of this store: every subscription of the event when the event's
    * store is 0, else those of that store and those of store 0 (we differ from upstream there, see README).
+   * Subscriptions whose event_name is a pattern (`sales.order.*`) are among them when the pattern matches.
    */
   activeFor(eventName: string, storeId: number): Promise<Subscription[]>;
   create(input: NewSubscription): Promise<Subscription>;
@@ -109,6 +121,24 @@ export interface DeliveryLog {
   recordAttempt(record: AttemptRecord): Promise<number>;
   /** Creates or resets a chain before its first attempt (new event or replay). */
   openChain(chain: { uuid: string; subscriptionId: number; eventName: string; storeId: string }): Promise<void>;
+  /**
+   * A chain handed to the retry queue before its first attempt (its lane was full): pending, due at `nextAttemptAt`,
+   * with the retry content kept so that the chain survives the loss of its message. A chain past pending is left as is.
+   */
+  holdChain(chain: { uuid: string; subscriptionId: number; eventName: string; storeId: string; nextAttemptAt: Date; content: string }): Promise<void>;
+  /** The content kept by `holdChain`, until the chain's first attempt is logged and the sweep forgets it. */
+  heldContent(uuid: string): Promise<string | undefined>;
+  /** Forgets held contents of chains past their first attempt (or gone); returns how many went. */
+  forgetHeldContents(limit?: number): Promise<number>;
+  /** Moves the due time of a pending or retrying chain (its retry was put off). */
+  postponeChain(uuid: string, nextAttemptAt: Date): Promise<void>;
+  /** Pending or retrying chains due before `dueBefore`, the longest overdue first. */
+  overdueChains(query: { dueBefore: Date; limit: number }): Promise<Chain[]>;
+  /**
+   * Sets an overdue chain's due time if it is still `expected` and the chain still waits: true for the one caller
+   * (of every replica) that wins, false when another took it or the chain moved on.
+   */
+  claimOverdue(uuid: string, expected: Date, nextAttemptAt: Date | null): Promise<boolean>;
   chain(uuid: string): Promise<Chain | undefined>;
   chains(query: { status?: Chain['status']; limit?: number; afterUuid?: string }): Promise<Chain[]>;
   attempts(uuid: string): Promise<LogRowWithEvent[]>;

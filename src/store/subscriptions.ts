@@ -1,10 +1,11 @@
 import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
 import { AsyncEventsError } from '../errors.ts';
-import type { Subscription } from '../types.ts';
+import type { Subscription, SubscriptionRules } from '../types.ts';
 import { fromDbDateTime, nowDbDateTime } from './datetime.ts';
 import type { Encryptor } from './encryptor.ts';
 import type { AsyncEventSubscriberTable, Database } from './schema.ts';
 import { criteriaOrder, criteriaPage, criteriaWhere } from './search-criteria.ts';
+import { mayBePattern, patternMatches, readRules, writeRules } from './subscription-rules.ts';
 import type { NewSubscription, SubscriptionPatch, SubscriptionRepository } from './store.ts';
 
 type Row = Selectable<AsyncEventSubscriberTable>;
@@ -16,7 +17,7 @@ const MAX_STORE_ID = 65535; // smallint unsigned
  * The token is decrypted when first read, so that one row written with a key this process lacks fails only the
  * deliveries that need its token, not every listing that contains it.
  */
-export function toSubscription(row: Row, encryptor: Encryptor): Subscription {
+export function toSubscription(row: Row, encryptor: Encryptor, rules: SubscriptionRules = {}): Subscription {
   let token: string | undefined;
   return {
     id: Number(row.subscription_id),
@@ -31,6 +32,7 @@ export function toSubscription(row: Row, encryptor: Encryptor): Subscription {
     modified: fromDbDateTime(row.modified),
     metadata: row.metadata,
     storeId: Number(row.store_id),
+    rules,
   };
 }
 
@@ -72,9 +74,15 @@ export function createSubscriptionRepository(
 
   const activeCache = new Map<string, { at: number; subscriptions: Subscription[] }>();
 
+  /** Rows with their rules (one more query for the page, not one per row). */
+  async function withRules(rows: readonly Row[]): Promise<Subscription[]> {
+    const rules = await readRules(db, rows.map((row) => Number(row.subscription_id)));
+    return rows.map((row) => toSubscription(row, encryptor, rules.get(Number(row.subscription_id))));
+  }
+
   async function get(id: number): Promise<Subscription | undefined> {
     const row = await db.selectFrom('async_event_subscriber').selectAll().where('subscription_id', '=', id).executeTakeFirst();
-    return row ? toSubscription(row, encryptor) : undefined;
+    return row ? (await withRules([row]))[0] : undefined;
   }
 
   return {
@@ -94,7 +102,7 @@ export function createSubscriptionRepository(
       query = query.orderBy('subscription_id', 'asc');
       if (page) query = query.limit(page.limit).offset(page.offset);
       const [rows, total] = await Promise.all([query.execute(), count.executeTakeFirstOrThrow()]);
-      return { items: rows.map((row) => toSubscription(row, encryptor)), totalCount: Number(total.n) };
+      return { items: await withRules(rows), totalCount: Number(total.n) };
     },
 
     async activeFor(eventName, storeId) {
@@ -135,15 +143,18 @@ export function createSubscriptionRepository(
   };
 
   async function readActive(eventName: string, storeId: number): Promise<Subscription[]> {
+    // Event names are case-sensitive; MySQL's utf8mb4_unicode_ci would match 'Sales.Order.Created' too.
+    const exact = dialect === 'mysql' ? sql<boolean>`CAST(${sql.ref('event_name')} AS BINARY) = CAST(${eventName} AS BINARY)` : sql<boolean>`${sql.ref('event_name')} = ${eventName}`;
+    // Patterns (`sales.order.*`) come along and are matched here, by the search syntax's own wildcard rules.
+    const pattern = sql<boolean>`(${sql.ref('event_name')} LIKE '%*%' OR ${sql.ref('event_name')} LIKE '%?%')`;
     let query = db
       .selectFrom('async_event_subscriber')
       .selectAll()
       .where('status', '=', 1)
-      // Event names are case-sensitive; MySQL's utf8mb4_unicode_ci would match 'Sales.Order.Created' too.
-      .where(dialect === 'mysql' ? sql<boolean>`CAST(${sql.ref('event_name')} AS BINARY) = CAST(${eventName} AS BINARY)` : sql<boolean>`${sql.ref('event_name')} = ${eventName}`);
+      .where((eb) => eb.or([exact, pattern]));
     if (storeId !== 0) query = query.where('store_id', 'in', [storeId, 0]);
     const rows = await query.orderBy('subscription_id', 'asc').execute();
-    return rows.map((row) => toSubscription(row, encryptor));
+    return withRules(rows.filter((row) => row.event_name === eventName || (mayBePattern(row.event_name) && patternMatches(row.event_name, eventName))));
   }
 
   async function create(input: NewSubscription): Promise<Subscription> {
@@ -156,8 +167,12 @@ export function createSubscriptionRepository(
       status: input.active === false ? 0 : 1,
       subscribed_at: nowDbDateTime(),
     };
-    const result = await db.insertInto('async_event_subscriber').values(values).executeTakeFirstOrThrow();
-    const id = Number(result.insertId);
+    const id = await db.transaction().execute(async (trx) => {
+      const result = await trx.insertInto('async_event_subscriber').values(values).executeTakeFirstOrThrow();
+      const inserted = Number(result.insertId);
+      await writeRules(trx, inserted, input.rules);
+      return inserted;
+    });
     const created = await get(id);
     if (!created) throw new AsyncEventsError('STORE_UNAVAILABLE', `subscription ${id} vanished right after insert`, { id });
     return created;
@@ -171,13 +186,19 @@ export function createSubscriptionRepository(
     if (patch.metadata !== undefined) values.metadata = checkText('metadata', patch.metadata, true);
     if (patch.storeId !== undefined) values.store_id = checkStoreId(patch.storeId);
     if (patch.active !== undefined) values.status = patch.active ? 1 : 0;
-    if (Object.keys(values).length > 0) {
-      // `modified` is ON UPDATE CURRENT_TIMESTAMP in MySQL; set it here so both databases agree.
-      await db
-        .updateTable('async_event_subscriber')
-        .set({ ...values, modified: nowDbDateTime() })
-        .where('subscription_id', '=', id)
-        .execute();
+    const rulesChanged = patch.rules !== undefined && Object.values(patch.rules).some((value) => value !== undefined);
+    if (Object.keys(values).length > 0 || rulesChanged) {
+      await db.transaction().execute(async (trx) => {
+        // `modified` is ON UPDATE CURRENT_TIMESTAMP in MySQL; set it here so both databases agree.
+        const result = await trx
+          .updateTable('async_event_subscriber')
+          .set({ ...values, modified: nowDbDateTime() })
+          .where('subscription_id', '=', id)
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) > 0 || (await trx.selectFrom('async_event_subscriber').select('subscription_id').where('subscription_id', '=', id).executeTakeFirst())) {
+          await writeRules(trx, id, patch.rules);
+        }
+      });
     }
     const updated = await get(id);
     if (!updated) throw new AsyncEventsError('SUBSCRIPTION_NOT_FOUND', `subscription ${id} does not exist`, { id });
@@ -189,6 +210,8 @@ export function createSubscriptionRepository(
       // Log rows go with the subscription (foreign key ON DELETE CASCADE); our own rows are removed here.
       await trx.deleteFrom('async_event_retry').where('subscription_id', '=', id).execute();
       await trx.deleteFrom('async_event_chain').where('subscription_id', '=', id).execute();
+      await trx.deleteFrom('async_event_previous_token').where('subscription_id', '=', id).execute();
+      await trx.deleteFrom('async_event_subscription_rule').where('subscription_id', '=', id).execute();
       const result = await trx.deleteFrom('async_event_subscriber').where('subscription_id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     });

@@ -5,7 +5,7 @@ import { AsyncEventsError } from '../../src/errors.ts';
 import { createAddressGuard } from '../../src/sinks/address-guard.ts';
 import { startGraphqlServer, type GraphqlServer } from '../graphql/harness.ts';
 import { API_TOKEN, startHarness, type Harness } from './harness.ts';
-import { GRAPHQL_FIELD, REST_FIELD, REST_STATUS, restBody, SUBSCRIPTION_REQUESTS, type SubscriptionRequest } from './subscription-requests.ts';
+import { GRAPHQL_FIELD, graphqlInput, REST_FIELD, REST_STATUS, restBody, SUBSCRIPTION_REQUESTS, type SubscriptionRequest } from './subscription-requests.ts';
 
 /*
  * The shared table of subscription requests through real REST and real GraphQL over one SQLite store and one set
@@ -78,8 +78,8 @@ describe('one subscription service behind REST and GraphQL: the shared request t
     const token = tokenOf(request);
     const reply =
       request.op === 'create'
-        ? await graphql.query(SUBSCRIBE, { input: request.input }, token)
-        : await graphql.query(UPDATE, { id: String(request.op === 'update' ? id : 999999), input: request.input }, token);
+        ? await graphql.query(SUBSCRIBE, { input: graphqlInput(request.input) }, token)
+        : await graphql.query(UPDATE, { id: String(request.op === 'update' ? id : 999999), input: graphqlInput(request.input) }, token);
     const error = reply.errors?.[0];
     if (!error) return { status: reply.status, verdict: { code: 'OK' } };
     const field = error.extensions?.field;

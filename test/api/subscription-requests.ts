@@ -55,6 +55,43 @@ export const SUBSCRIPTION_REQUESTS: readonly SubscriptionRequest[] = [
   { name: 'a subscription that does not exist', op: 'update-missing', input: { active: false }, verdict: { code: 'SUBSCRIPTION_NOT_FOUND', field: 'subscriptionId' } },
   { name: 'a change by a caller without the event\'s resources', op: 'update', as: 'limited', input: { recipientUrl: 'https://attacker.example.com/' }, verdict: { code: 'FORBIDDEN' } },
   { name: 'a valid change by a caller without the event\'s resources', op: 'update', as: 'limited', input: { active: true }, verdict: { code: 'FORBIDDEN' } },
+  // Rules (issue 16): wildcard events, filter, fields, headers, max_per_second.
+  { name: 'a wildcard pattern matching declared events', op: 'create', input: { ...good, eventName: 'customer.*' }, verdict: { code: 'OK' } },
+  { name: 'a suffix pattern', op: 'create', input: { ...good, eventName: '*.created' }, verdict: { code: 'OK' } },
+  { name: 'a pattern matching no declared event', op: 'create', input: { ...good, eventName: 'catalog.*' }, verdict: { code: 'EVENT_UNKNOWN', field: 'eventName' } },
+  { name: 'a pattern in the wrong case', op: 'create', input: { ...good, eventName: 'Customer.*' }, verdict: { code: 'EVENT_UNKNOWN', field: 'eventName' } },
+  { name: 'a broken pattern', op: 'create', input: { ...good, eventName: 'sales.(*' }, verdict: { code: 'VALIDATION_FAILED', field: 'eventName' } },
+  { name: 'a pattern covering an event whose resources the caller lacks', op: 'create', as: 'limited', input: { ...good, eventName: '*.created' }, verdict: { code: 'FORBIDDEN' } },
+  { name: 'a pattern covering only events the limited caller may see', op: 'create', as: 'limited', input: { ...good, eventName: 'customer.*' }, verdict: { code: 'OK' } },
+  { name: 'a filter', op: 'create', input: { ...good, filter: 'data.status: processing AND data.grand_total:>100' }, verdict: { code: 'OK' } },
+  { name: 'a filter on event_name and store_id', op: 'create', input: { ...good, filter: 'event_name:customer.* AND store_id:[1 TO 5]' }, verdict: { code: 'OK' } },
+  { name: 'a filter with a syntax error', op: 'create', input: { ...good, filter: 'data.status:(processing' }, verdict: { code: 'VALIDATION_FAILED', field: 'filter' } },
+  { name: 'a filter naming a log field it cannot know', op: 'create', input: { ...good, filter: 'success:true' }, verdict: { code: 'VALIDATION_FAILED', field: 'filter' } },
+  { name: 'an empty filter', op: 'create', input: { ...good, filter: '  ' }, verdict: { code: 'VALIDATION_FAILED', field: 'filter' } },
+  { name: 'a fields selection', op: 'create', input: { ...good, fields: 'entity_id,increment_id,items[sku,qty_ordered]' }, verdict: { code: 'OK' } },
+  { name: 'a fields selection left unclosed', op: 'create', input: { ...good, fields: 'entity_id,items[sku' }, verdict: { code: 'VALIDATION_FAILED', field: 'fields' } },
+  { name: 'a fields selection with a space', op: 'create', input: { ...good, fields: 'entity_id, sku' }, verdict: { code: 'VALIDATION_FAILED', field: 'fields' } },
+  { name: 'extra headers', op: 'create', input: { ...good, headers: { 'X-Api-Key': 'k-123', 'X-Tenant': 'eu' } }, verdict: { code: 'OK' } },
+  { name: 'a header name with an underscore', op: 'create', input: { ...good, headers: { X_Api_Key: 'k' } }, verdict: { code: 'VALIDATION_FAILED', field: 'headers' } },
+  { name: 'a reserved header (content-type)', op: 'create', input: { ...good, headers: { 'Content-Type': 'text/plain' } }, verdict: { code: 'VALIDATION_FAILED', field: 'headers' } },
+  { name: 'a reserved header (the signature)', op: 'create', input: { ...good, headers: { 'x-magento-signature': 'forged' } }, verdict: { code: 'VALIDATION_FAILED', field: 'headers' } },
+  { name: 'a reserved header (host)', op: 'create', input: { ...good, headers: { Host: 'evil.example.com' } }, verdict: { code: 'VALIDATION_FAILED', field: 'headers' } },
+  { name: 'a header value with a line break', op: 'create', input: { ...good, headers: { 'X-Note': 'a\r\nX-Injected: 1' } }, verdict: { code: 'VALIDATION_FAILED', field: 'headers' } },
+  { name: 'the same header twice in other case', op: 'create', input: { ...good, headers: { 'X-Tenant': 'a', 'x-tenant': 'b' } }, verdict: { code: 'VALIDATION_FAILED', field: 'headers' } },
+  { name: 'a rate limit', op: 'create', input: { ...good, maxPerSecond: 20 }, verdict: { code: 'OK' } },
+  { name: 'a fractional rate limit', op: 'create', input: { ...good, maxPerSecond: 0.5 }, verdict: { code: 'OK' } },
+  { name: 'a rate of zero', op: 'create', input: { ...good, maxPerSecond: 0 }, verdict: { code: 'VALIDATION_FAILED', field: 'maxPerSecond' } },
+  { name: 'a negative rate', op: 'create', input: { ...good, maxPerSecond: -3 }, verdict: { code: 'VALIDATION_FAILED', field: 'maxPerSecond' } },
+  { name: 'a rate beyond any limit', op: 'create', input: { ...good, maxPerSecond: 1e9 }, verdict: { code: 'VALIDATION_FAILED', field: 'maxPerSecond' } },
+  { name: 'every rule at once on a pattern', op: 'create', input: { ...good, eventName: 'customer.*', filter: 'data.group_id:1', fields: 'id,email', headers: { 'X-Api-Key': 'k' }, maxPerSecond: 5 }, verdict: { code: 'OK' } },
+  { name: 'a filter, on update', op: 'update', input: { filter: 'data.status: complete' }, verdict: { code: 'OK' } },
+  { name: 'a filter with a syntax error, on update', op: 'update', input: { filter: 'data.status: AND' }, verdict: { code: 'VALIDATION_FAILED', field: 'filter' } },
+  { name: 'removing the filter', op: 'update', input: { filter: null }, verdict: { code: 'OK' } },
+  { name: 'a fields selection, on update', op: 'update', input: { fields: 'entity_id' }, verdict: { code: 'OK' } },
+  { name: 'a bad fields selection, on update', op: 'update', input: { fields: ']' }, verdict: { code: 'VALIDATION_FAILED', field: 'fields' } },
+  { name: 'a reserved header, on update', op: 'update', input: { headers: { 'User-Agent': 'x' } }, verdict: { code: 'VALIDATION_FAILED', field: 'headers' } },
+  { name: 'a rate of zero, on update', op: 'update', input: { maxPerSecond: 0 }, verdict: { code: 'VALIDATION_FAILED', field: 'maxPerSecond' } },
+  { name: 'a rate, on update', op: 'update', input: { maxPerSecond: 3 }, verdict: { code: 'OK' } },
 ];
 
 /** The HTTP status REST answers each error code with. */
@@ -76,6 +113,10 @@ export const REST_FIELD: Readonly<Record<SubscriptionField, string>> = {
   sink: 'asyncEvent.metadata',
   storeId: 'asyncEvent.store_id',
   active: 'asyncEvent.status',
+  filter: 'asyncEvent.filter',
+  fields: 'asyncEvent.fields',
+  headers: 'asyncEvent.headers',
+  maxPerSecond: 'asyncEvent.max_per_second',
   subscriptionId: 'subscriptionId',
   subscription: 'asyncEvent',
 };
@@ -87,12 +128,23 @@ export const GRAPHQL_FIELD: Readonly<Record<SubscriptionField, string>> = {
   sink: 'input.sink',
   storeId: 'input.storeId',
   active: 'input.active',
+  filter: 'input.filter',
+  fields: 'input.fields',
+  headers: 'input.headers',
+  maxPerSecond: 'input.maxPerSecond',
   subscriptionId: 'id',
   subscription: 'input',
 };
 
 /** The request body REST expects (upstream's snake_case names under `asyncEvent`). */
 export function restBody(input: Readonly<Record<string, unknown>>): { asyncEvent: Record<string, unknown> } {
-  const names: Record<string, string> = { eventName: 'event_name', recipientUrl: 'recipient_url', verificationToken: 'verification_token', sink: 'metadata', storeId: 'store_id', active: 'status' };
+  const names: Record<string, string> = { eventName: 'event_name', recipientUrl: 'recipient_url', verificationToken: 'verification_token', sink: 'metadata', storeId: 'store_id', active: 'status', maxPerSecond: 'max_per_second' };
   return { asyncEvent: Object.fromEntries(Object.entries(input).map(([key, value]) => [names[key] ?? key, value])) };
+}
+
+/** The GraphQL input: the same names, headers as a list of name/value pairs. */
+export function graphqlInput(input: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const { headers, ...rest } = input;
+  if (headers === undefined || headers === null) return headers === null ? { ...rest, headers: null } : rest;
+  return { ...rest, headers: Object.entries(headers as Record<string, string>).map(([name, value]) => ({ name, value })) };
 }

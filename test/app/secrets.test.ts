@@ -111,6 +111,12 @@ describe('secrets stay out of output', () => {
     ];
     for (const url of reads) expect((await call('GET', url)).status, url).toBeLessThan(500);
     await call('PUT', '/rest/V1/async_event/1', { asyncEvent: { verification_token: `${FAILING_TOKEN}-rotated` } });
+    // Deliveries after the rotation sign with both tokens (the old one read back from its encrypted row).
+    const beforeRotation = failing.requests.length;
+    expect((await call('POST', '/rest/V1/async_events/publish', { event_name: 'sales.order.created', arguments: { id: 78 }, store_id: 0 })).status).toBeLessThan(300);
+    const coSigned = await waitFor('a delivery signed with the old and the new token', () => failing.requests.slice(beforeRotation).find((r) => r.headers['x-magento-signature-previous'] !== undefined), 30_000, 50);
+    expect(String(coSigned.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    for (const url of ['/rest/V1/async_event/1', '/rest/V1/async_events?searchCriteria=']) expect((await call('GET', url)).status).toBe(200);
     await call('POST', '/rest/V1/async_event', { asyncEvent: { event_name: 'no.such.event', recipient_url: good.url, verification_token: GOOD_TOKEN, metadata: 'http' } });
     const graphql = `{ subscriptions { nodes { id eventName recipientUrl sink } } deliveries(query: "") { nodes { uuid responseData } }
       ${uuids.map((uuid, i) => `t${i}: trace(uuid: "${uuid}") { status payload attempts { responseData } subscription { recipientUrl } }`).join(' ')} health { name detail } }`;
@@ -126,5 +132,6 @@ describe('secrets stay out of output', () => {
     // The run was real: the log holds debug lines and the failing recipient's error.
     expect(output).toMatch(/"level":20/);
     expect(everything).toContain('receiver is down');
+    expect(output).toContain('verification token replaced');
   });
 });

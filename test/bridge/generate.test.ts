@@ -154,11 +154,23 @@ describe('generateBridge', () => {
     const upstreamIds = (await readFile(path.join(FIXTURES, 'upstream/mageos-async-events/etc/acl.xml'), 'utf8')).match(/id="([^"]+)"/g);
     expect(aclIds).toEqual(upstreamIds);
     const defaults = (((await readXml(outDir, 'etc/config.xml')).config as Node).default as Node).system as Node;
-    expect(defaults.async_events).toEqual({ indexing_enabled: '1', max_deaths: '5', subscriber_log_cleanup_cron: '0', subscriber_log_cron_delete_period: '30', console_url: 'http://localhost:8080/' });
+    expect(defaults.async_events).toEqual({
+      indexing_enabled: '1',
+      max_deaths: '5',
+      subscriber_log_cleanup_cron: '0',
+      subscriber_log_cron_delete_period: '30',
+      token_rotation_grace_hours: '24',
+      auto_disable_hours: '120',
+      auto_disable_min_failures: '10',
+      alert_secret: { backend_model: 'Magento\\Config\\Model\\Config\\Backend\\Encrypted' },
+      console_url: 'http://localhost:8080/',
+    });
     const system = await readFile(path.join(outDir, 'etc/adminhtml/system.xml'), 'utf8');
-    for (const field of ['indexing_enabled', 'max_deaths', 'subscriber_log_cleanup_cron', 'subscriber_log_cron_delete_period', 'console_url']) {
+    for (const field of ['indexing_enabled', 'max_deaths', 'token_rotation_grace_hours', 'subscriber_log_cleanup_cron', 'subscriber_log_cron_delete_period', 'console_url', 'auto_disable_hours', 'auto_disable_min_failures', 'alert_url', 'alert_secret']) {
       expect(system).toContain(`<field id="${field}"`);
     }
+    // Stored encrypted, as the sidecar decrypts it.
+    expect(system).toMatch(/<field id="alert_secret"[^>]*type="obscure"[\s\S]*?<backend_model>Magento\\Config\\Model\\Config\\Backend\\Encrypted<\/backend_model>/);
     expect(system).toContain('<section id="system">');
     expect(system).toContain('<group id="async_events"');
   });

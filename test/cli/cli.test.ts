@@ -181,12 +181,19 @@ describe('async-events search and replay against a delivery log', () => {
     }
   });
 
-  it('replay starts a new chain under the same UUID', async () => {
+  it('replay starts a new chain under the same UUID, counted in the subscription health', async () => {
+    const [chain] = await sidecar.app.store.log.attempts(uuid);
+    const subscriptionId = chain?.subscriptionId ?? 0;
+    await sidecar.app.health.settle();
+    const before = (await sidecar.app.store.health.buckets([subscriptionId], new Date(Date.now() - 3_600_000))).get(subscriptionId) ?? [];
     const result = await cli(['replay', uuid], sidecar.env);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`${uuid} delivered`);
     expect(new Set(receiver.requests.map((r) => r.headers['webhook-id']))).toEqual(new Set([uuid]));
     expect(receiver.requests).toHaveLength(2);
+    // The command wrote its attempt's figures before it exited.
+    const after = (await sidecar.app.store.health.buckets([subscriptionId], new Date(Date.now() - 3_600_000))).get(subscriptionId) ?? [];
+    expect(after.reduce((n, b) => n + b.succeeded, 0) - before.reduce((n, b) => n + b.succeeded, 0)).toBe(1);
   });
 
   it('parked lists the parked messages; parked redrive puts them back, where they are delivered or parked again', async () => {

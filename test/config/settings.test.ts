@@ -192,7 +192,8 @@ describe('describeSettings', () => {
       expect(byName.ASYNC_EVENTS_API_TOKEN).toMatchObject({ value: 'supe****', origin: 'env' });
       expect(byName['crypt/key']).toMatchObject({ value: '2 key(s), ****', origin: 'env.php' });
       for (const row of rows) expect(row.description.length).toBeGreaterThan(5);
-      expect(rows.filter((row) => row.name.startsWith('ASYNC_EVENTS_'))).toHaveLength(16);
+      expect(rows.filter((row) => row.name.startsWith('ASYNC_EVENTS_'))).toHaveLength(17);
+      expect(byName.ASYNC_EVENTS_METRICS_PER_SUBSCRIPTION).toMatchObject({ value: '0', origin: 'default' });
     } finally {
       await temp.remove();
     }

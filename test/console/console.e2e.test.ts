@@ -218,7 +218,16 @@ describeWith(['chromium'], 'web console in Chromium against the whole sidecar', 
       const dialog = page.getByRole('dialog', { name: 'Send a test event' });
       await dialog.waitFor();
       expect(await dialog.getByLabel('Event', { exact: true }).inputValue()).toBe('sales.order.created');
-      await dialog.getByLabel('Service arguments (JSON object)', { exact: true }).fill('{"id": 1');
+      // Pre-filled from each event's REST route (GET /V1/orders/:id, GET /V1/customers/:customerId), following the
+      // chosen event until the user edits it.
+      const argumentsField = dialog.getByLabel('Service arguments (JSON object)', { exact: true });
+      expect(JSON.parse(await argumentsField.inputValue())).toEqual({ id: 1 });
+      await dialog.getByLabel('Event', { exact: true }).selectOption('customer.created');
+      expect(JSON.parse(await argumentsField.inputValue())).toEqual({ customerId: 1 });
+      expect(await dialog.locator('.hint').textContent()).toContain('(customerId)');
+      await dialog.getByLabel('Event', { exact: true }).selectOption('sales.order.created');
+      expect(JSON.parse(await argumentsField.inputValue())).toEqual({ id: 1 });
+      await argumentsField.fill('{"id": 1');
       await dialog.getByRole('button', { name: 'Publish' }).click();
       expect(await dialog.getByRole('alert').textContent()).toContain('not valid JSON');
       await screenshots(page, 'publish-dialog');
@@ -302,7 +311,8 @@ describeWith(['chromium'], 'web console in Chromium against the whole sidecar', 
     const subscription = (await sidecar.app.store.subscriptions.list()).items.find((s) => s.eventName === 'customer.created');
     await page.getByRole('button', { name: `Send a test event to subscription ${subscription?.id}` }).click();
     const dialog = page.getByRole('dialog', { name: 'Send a test event' });
-    await dialog.getByLabel('Service arguments (JSON object)', { exact: true }).fill('{"customerId": 1}');
+    // Published as pre-filled: the real argument name of CustomerRepositoryInterface::getById.
+    expect(JSON.parse(await dialog.getByLabel('Service arguments (JSON object)', { exact: true }).inputValue())).toEqual({ customerId: 1 });
     await dialog.getByRole('button', { name: 'Publish' }).click();
     expect(await flashText(page)).toContain('Published customer.created');
     // max_deaths 1: the first attempt and one retry after 1 s, then the dead letter.

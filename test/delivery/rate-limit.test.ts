@@ -38,6 +38,32 @@ describe('per-subscription delivery rate', () => {
     expect(limiter.waitedMs(1)).toBeGreaterThan(0);
   });
 
+  it('makes up a late timer at no more than twice the rate, never above the rate in any second', async () => {
+    let clock = 0;
+    let sleeps = 0;
+    const limiter = createRateLimiter({
+      now: () => clock,
+      // The third sleep overshoots by 400 ms, as a timer does behind a busy event loop.
+      sleep: async (ms) => {
+        await Promise.resolve();
+        clock += ms + (++sleeps === 3 ? 400 : 0);
+      },
+    });
+    const starts: number[] = [];
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        await limiter.take(1, 10);
+        starts.push(clock);
+      }),
+    );
+    const gaps = starts.slice(1).map((at, i) => at - (starts[i] ?? 0));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(50);
+    for (const from of starts) expect(starts.filter((at) => at >= from && at < from + 1000).length).toBeLessThanOrEqual(10);
+    // Caught up: the tenth start is where it would have been without the late timer, give or take the made-up time.
+    expect(starts[9]).toBeLessThanOrEqual(1100);
+    expect(starts.slice(0, 4)).toEqual([0, 100, 200, 700]);
+  });
+
   it('keeps subscriptions apart', async () => {
     const clock = virtualClock();
     const limiter = createRateLimiter(clock);

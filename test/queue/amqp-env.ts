@@ -3,7 +3,7 @@ import { connect, type ChannelModel, type GetMessage } from 'amqplib';
 import { silentLogger } from '../../src/logger.ts';
 import { createAmqpTransport, type AmqpTransportOptions } from '../../src/queue/amqp/index.ts';
 import type { QueueTransport } from '../../src/queue/transport.ts';
-import { createVhost, deleteVhost } from '../support/services.ts';
+import { createVhost, deleteVhost, rabbitmqctl } from '../support/services.ts';
 
 /** A vhost of its own, transports on it, and a raw amqplib connection to look at what is really on the broker. */
 export interface AmqpEnv {
@@ -65,7 +65,7 @@ export async function openAmqpEnv(prefix: string): Promise<AmqpEnv> {
       }
     },
     closeConnectionsFromBroker() {
-      execFileSync('rabbitmqctl', ['-q', 'close_all_connections', '--vhost', name, 'test: broker closes the connection'], { stdio: 'ignore' });
+      execFileSync('rabbitmqctl', rabbitmqctl('-q', 'close_all_connections', '--vhost', name, 'test: broker closes the connection'), { stdio: 'ignore' });
       raw = undefined;
     },
     async dispose() {

@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/logger.ts';
 import { createAmqpTransport } from '../../src/queue/amqp/index.ts';
 import { encodeTriggerMessage, parseRetryMessage } from '../../src/queue/publish.ts';
 import type { RetryMessage } from '../../src/types.ts';
-import { describeWith, freePort, missingReason } from '../support/services.ts';
+import { describeWith, freePort, missingReason, rabbitmqctl } from '../support/services.ts';
 import { openAmqpEnv, type AmqpEnv } from './amqp-env.ts';
 import { waitUntil } from './harness.ts';
 
@@ -29,7 +29,7 @@ interface QueueInfo {
 
 /** Queues of the vhost as RabbitMQ itself reports them, arguments as name → value with integer types checked. */
 function listQueues(vhost: string): Record<string, { durable: boolean; autoDelete: boolean; exclusive: boolean; arguments: Record<string, string | number> }> {
-  const json = execFileSync('rabbitmqctl', ['-q', 'list_queues', '-p', vhost, 'name', 'durable', 'auto_delete', 'exclusive', 'arguments', '--formatter', 'json'], { encoding: 'utf8' });
+  const json = execFileSync('rabbitmqctl', rabbitmqctl('-q', 'list_queues', '-p', vhost, 'name', 'durable', 'auto_delete', 'exclusive', 'arguments', '--formatter', 'json'), { encoding: 'utf8' });
   const queues = JSON.parse(json) as QueueInfo[];
   return Object.fromEntries(
     queues.map((q) => {

@@ -3,7 +3,7 @@
 // RabbitMQ, through PHP's amqp extension: same names, flags and arguments, and an upstream retry publish.
 // Usage: php magento-amqp.php VHOST declare|retry DEATH_COUNT BACKOFF BODY
 [$script, $vhost, $action] = $argv;
-$connection = new AMQPConnection(['host' => '127.0.0.1', 'port' => 5672, 'vhost' => $vhost, 'login' => 'guest', 'password' => 'guest']);
+$connection = new AMQPConnection(['host' => '127.0.0.1', 'port' => (int) (getenv('ASYNC_EVENTS_TEST_RABBITMQ_PORT') ?: 5672), 'vhost' => $vhost, 'login' => 'guest', 'password' => 'guest']);
 $connection->connect();
 $channel = new AMQPChannel($connection);
 

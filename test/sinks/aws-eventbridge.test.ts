@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { EventBridgeClient, type EventBridgeClientConfig } from '@aws-sdk/client-eventbridge';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/logger.ts';
 import { createEventBridgeSink, type EventBridgeSinkOptions } from '../../src/sinks/eventbridge.ts';
 import { cloudEventBody } from '../../src/sinks/payload.ts';
@@ -8,8 +8,7 @@ import type { DeliveryAttemptRequest } from '../../src/sinks/sink.ts';
 import { createEncryptor } from '../../src/store/encryptor.ts';
 import type { EventPayload, Subscription } from '../../src/types.ts';
 import { freePort } from '../support/services.ts';
-import { fakeAdminConfig, isolateAwsEnvironment } from './aws-test-config.ts';
-import { type FakeAwsEndpoint, startFakeAwsEndpoint } from './aws-fake-endpoint.ts';
+import { fakeAdminConfig, useFakeAwsEndpoint } from './aws-test-config.ts';
 
 const REGION = 'eu-central-1';
 const KEY = 'AKIAEVENTBRIDGETEST1';
@@ -48,28 +47,17 @@ function configured(overrides: Record<string, string> = {}) {
 }
 
 describe('eventbridge sink with the real SDK against a SigV4-checking endpoint', () => {
-  let fake: FakeAwsEndpoint;
 
-  beforeAll(async () => {
-    fake = await startFakeAwsEndpoint({ service: 'events', region: REGION, secrets: { [KEY]: SECRET, [OTHER_KEY]: OTHER_SECRET }, contentType: 'application/x-amz-json-1.1' });
-  });
-  afterAll(async () => fake.close());
-  beforeEach(() => {
-    isolateAwsEnvironment();
-    fake.reset();
-  });
-  afterEach(() => {
-    vi.unstubAllEnvs();
-  });
+  const aws = useFakeAwsEndpoint({ service: 'events', region: REGION, secrets: { [KEY]: SECRET, [OTHER_KEY]: OTHER_SECRET }, contentType: 'application/x-amz-json-1.1' });
 
   function sink(admin: ReturnType<typeof adminConfig>, extra: Partial<EventBridgeSinkOptions> = {}) {
-    return createEventBridgeSink({ logger: silentLogger(), config: admin.config, decrypt: admin.decrypt, endpoint: fake.url, ...extra });
+    return createEventBridgeSink({ logger: silentLogger(), config: admin.config, decrypt: admin.decrypt, endpoint: aws.fake.url, ...extra });
   }
 
   it('sends one signed PutEvents entry and reads success, failed entries, throttling and server errors from the response', async () => {
     const admin = configured();
     const eventbridge = sink(admin);
-    fake.reply(
+    aws.fake.reply(
       { status: 200, body: { FailedEntryCount: 0, Entries: [{ EventId: 'evt-1' }] } },
       { status: 200, body: { FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }] } },
       { status: 200, body: { FailedEntryCount: 1, Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'slow down' }] } },
@@ -83,9 +71,9 @@ describe('eventbridge sink with the real SDK against a SigV4-checking endpoint',
     for (let i = 0; i < 7; i++) outcomes.push(await eventbridge.deliver(attempt));
     await eventbridge.close();
 
-    expect(fake.refused).toEqual([]);
-    expect(fake.received).toHaveLength(7);
-    const request = fake.received[0];
+    expect(aws.fake.refused).toEqual([]);
+    expect(aws.fake.received).toHaveLength(7);
+    const request = aws.fake.received[0];
     expect(request?.accessKeyId).toBe(KEY);
     expect(request?.target).toBe('AWSEvents.PutEvents');
     expect(request?.contentType).toBe('application/x-amz-json-1.1');
@@ -108,21 +96,21 @@ describe('eventbridge sink with the real SDK against a SigV4-checking endpoint',
     const stored = encryptor.encrypt(SECRET);
     const admin = configured({ 'async_events_aws/eventbridge/secret_access_key': stored });
     const eventbridge = sink(admin);
-    fake.reply({ status: 200, body: { FailedEntryCount: 0, Entries: [{ EventId: 'evt-2' }] } });
+    aws.fake.reply({ status: 200, body: { FailedEntryCount: 0, Entries: [{ EventId: 'evt-2' }] } });
     expect((await eventbridge.deliver(attempt)).success).toBe(true);
     expect(admin.decrypted).toContain(stored);
     expect(stored).not.toContain(SECRET);
 
     admin.store.set('async_events_aws/eventbridge/secret_access_key', encryptor.encrypt('not-the-secret'));
     const badSignature = await eventbridge.deliver(attempt);
-    expect(fake.refused.at(-1)?.code).toBe('InvalidSignatureException');
+    expect(aws.fake.refused.at(-1)?.code).toBe('InvalidSignatureException');
     expect(badSignature).toMatchObject({ success: false, retryable: false, statusCode: 403 });
     expect(badSignature.responseData).toContain('InvalidSignatureException');
     expect(badSignature.responseData).toContain('async_events_aws/eventbridge/secret_access_key');
 
     admin.store.set('async_events_aws/eventbridge/access_key', 'AKIAUNKNOWNKEY000000');
     const unknownKey = await eventbridge.deliver(attempt);
-    expect(fake.refused.at(-1)?.code).toBe('UnrecognizedClientException');
+    expect(aws.fake.refused.at(-1)?.code).toBe('UnrecognizedClientException');
     expect(unknownKey).toMatchObject({ success: false, retryable: false, statusCode: 400 });
     expect(unknownKey.responseData).toContain('UnrecognizedClientException');
     expect(unknownKey.responseData).toContain('async_events_aws/eventbridge/access_key');
@@ -145,7 +133,7 @@ describe('eventbridge sink with the real SDK against a SigV4-checking endpoint',
     const admin = configured();
     const eventbridge = sink(admin, { createClient });
     const ok = { status: 200, body: { FailedEntryCount: 0, Entries: [{ EventId: 'e' }] } };
-    fake.reply(ok, ok, ok);
+    aws.fake.reply(ok, ok, ok);
 
     expect((await eventbridge.deliver(attempt)).success).toBe(true);
     expect((await eventbridge.deliver(attempt)).success).toBe(true);
@@ -157,11 +145,11 @@ describe('eventbridge sink with the real SDK against a SigV4-checking endpoint',
     expect((await eventbridge.deliver(attempt)).success).toBe(true);
     expect(made).toHaveLength(2);
     expect(destroyed).toEqual([made[0]]);
-    expect(fake.received.map((r) => r.accessKeyId)).toEqual([KEY, KEY, OTHER_KEY]);
+    expect(aws.fake.received.map((r) => r.accessKeyId)).toEqual([KEY, KEY, OTHER_KEY]);
 
     admin.store.set('async_events_aws/eventbridge/region', 'eu-west-1');
     await eventbridge.deliver(attempt); // signed for the wrong region: refused, but on a new client
-    expect(fake.refused.at(-1)?.code).toBe('InvalidSignatureException');
+    expect(aws.fake.refused.at(-1)?.code).toBe('InvalidSignatureException');
     expect(made).toHaveLength(3);
 
     await eventbridge.close();
@@ -172,13 +160,13 @@ describe('eventbridge sink with the real SDK against a SigV4-checking endpoint',
     vi.stubEnv('AWS_ACCESS_KEY_ID', OTHER_KEY);
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', OTHER_SECRET);
     vi.stubEnv('AWS_REGION', REGION);
-    vi.stubEnv('AWS_ENDPOINT_URL_EVENTBRIDGE', fake.url);
+    vi.stubEnv('AWS_ENDPOINT_URL_EVENTBRIDGE', aws.fake.url);
     const admin = adminConfig({ 'async_events_aws/eventbridge/source': 'shop.example.com' });
     const eventbridge = createEventBridgeSink({ logger: silentLogger(), config: admin.config, decrypt: admin.decrypt });
     expect(await eventbridge.unusableReason()).toBeUndefined();
-    fake.reply({ status: 200, body: { FailedEntryCount: 0, Entries: [{ EventId: 'env' }] } });
+    aws.fake.reply({ status: 200, body: { FailedEntryCount: 0, Entries: [{ EventId: 'env' }] } });
     expect(await eventbridge.deliver(attempt)).toMatchObject({ success: true, responseData: '{"FailedEntryCount":0,"Entries":[{"EventId":"env"}]}' });
-    expect(fake.received.map((r) => r.accessKeyId)).toEqual([OTHER_KEY]);
+    expect(aws.fake.received.map((r) => r.accessKeyId)).toEqual([OTHER_KEY]);
     expect(admin.decrypted).toEqual([]);
     await eventbridge.close();
   });
@@ -186,23 +174,23 @@ describe('eventbridge sink with the real SDK against a SigV4-checking endpoint',
   it('takes the source from the store base URL host when none is configured, and fails clearly without either', async () => {
     const fromConfig = configured({ 'async_events_aws/eventbridge/source': '', 'web/unsecure/base_url': 'https://store.example.org:8443/' });
     const ok = { status: 200, body: { FailedEntryCount: 0, Entries: [{ EventId: 'e' }] } };
-    fake.reply(ok, ok);
+    aws.fake.reply(ok, ok);
     const a = sink(fromConfig);
     expect((await a.deliver(attempt)).success).toBe(true);
     const b = sink(configured({ 'async_events_aws/eventbridge/source': '' }), { storeBaseUrl: async () => 'http://other.example.net/shop/' });
     expect((await b.deliver(attempt)).success).toBe(true);
-    expect(fake.received.map((r) => (r.body.Entries as { Source: string }[])[0]?.Source)).toEqual(['store.example.org', 'other.example.net']);
+    expect(aws.fake.received.map((r) => (r.body.Entries as { Source: string }[])[0]?.Source)).toEqual(['store.example.org', 'other.example.net']);
 
     // Embedded defaults: no admin config and no store base URL, but the sidecar knows Magento's URL.
-    fake.reply(ok);
+    aws.fake.reply(ok);
     const c = sink(configured({ 'async_events_aws/eventbridge/source': '' }), { magentoUrl: 'https://magento.example.com/' });
     expect(await c.unusableReason()).toBeUndefined();
     expect((await c.deliver(attempt)).success).toBe(true);
-    expect((fake.received.at(-1)?.body.Entries as { Source: string }[])[0]?.Source).toBe('magento.example.com');
+    expect((aws.fake.received.at(-1)?.body.Entries as { Source: string }[])[0]?.Source).toBe('magento.example.com');
     const storeWins = sink(configured({ 'async_events_aws/eventbridge/source': '', 'web/unsecure/base_url': 'https://store.example.org/' }), { magentoUrl: 'https://magento.example.com/' });
-    fake.reply(ok);
+    aws.fake.reply(ok);
     expect((await storeWins.deliver(attempt)).success).toBe(true);
-    expect((fake.received.at(-1)?.body.Entries as { Source: string }[])[0]?.Source).toBe('store.example.org');
+    expect((aws.fake.received.at(-1)?.body.Entries as { Source: string }[])[0]?.Source).toBe('store.example.org');
 
     const none = sink(configured({ 'async_events_aws/eventbridge/source': '' }));
     const outcome = await none.deliver(attempt);
@@ -210,7 +198,7 @@ describe('eventbridge sink with the real SDK against a SigV4-checking endpoint',
     expect(outcome.responseData).toContain('async_events_aws/eventbridge/source');
     expect(await none.unusableReason()).toContain('async_events_aws/eventbridge/source');
     expect(outcome.responseData).toContain('ASYNC_EVENTS_MAGENTO_URL');
-    expect(fake.received).toHaveLength(4);
+    expect(aws.fake.received).toHaveLength(4);
     await Promise.all([a.close(), b.close(), c.close(), storeWins.close(), none.close()]);
   });
 
@@ -239,8 +227,8 @@ describe('eventbridge sink with the real SDK against a SigV4-checking endpoint',
     expect(broken).toMatchObject({ success: false, retryable: false });
     expect(broken.responseData).toContain('async_events_aws/eventbridge/secret_access_key cannot be decrypted');
 
-    expect(fake.received).toEqual([]);
-    expect(fake.refused).toEqual([]);
+    expect(aws.fake.received).toEqual([]);
+    expect(aws.fake.refused).toEqual([]);
     await Promise.all([noRegion.close(), noCredentials.close(), halfSet.close(), undecryptable.close()]);
   });
 
@@ -270,7 +258,7 @@ describe('eventbridge sink with the real SDK against a SigV4-checking endpoint',
     const outcome = await eventbridge.deliver(rule);
     expect(outcome).toMatchObject({ success: false, retryable: false });
     expect(outcome.responseData).toContain('event-bus/');
-    expect(fake.received).toEqual([]);
+    expect(aws.fake.received).toEqual([]);
     await eventbridge.close();
   });
 

@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { freePort } from '../support/services.ts';
+import { createAnswerGate } from './answer-gate.ts';
 
 /*
  * A local stand-in for an AWS JSON-protocol endpoint (EventBridge, SQS) for the real SDK clients. It recomputes
@@ -118,7 +119,7 @@ export async function startFakeAwsEndpoint(options: { service: string; region: s
   const received: ReceivedAwsRequest[] = [];
   const refused: { code: string; message: string }[] = [];
   const replies: (Reply | ((request: ReceivedAwsRequest) => Reply))[] = [];
-  let held: (() => void)[] | undefined;
+  const gate = createAnswerGate();
   const send = (res: http.ServerResponse, reply: Reply) => {
     res.writeHead(reply.status, { 'content-type': options.contentType, 'x-amzn-requestid': 'req-1', ...reply.headers }).end(JSON.stringify(reply.body));
   };
@@ -143,8 +144,7 @@ export async function startFakeAwsEndpoint(options: { service: string; region: s
       received.push(request);
       const next = replies.shift() ?? { status: 500, body: { __type: 'InternalException', message: 'the test scripted no reply for this request' } };
       const answer = () => send(res, typeof next === 'function' ? next(request) : next);
-      if (held) held.push(answer);
-      else answer();
+      gate.answer(answer);
     });
   });
   const port = await freePort();
@@ -154,14 +154,8 @@ export async function startFakeAwsEndpoint(options: { service: string; region: s
     received,
     refused,
     reply: (...more) => replies.push(...more),
-    hold: () => {
-      held = [];
-    },
-    release: () => {
-      const waiting = held ?? [];
-      held = undefined;
-      for (const answer of waiting) answer();
-    },
+    hold: gate.hold,
+    release: gate.release,
     reset: () => {
       received.length = 0;
       refused.length = 0;

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/logger.ts';
 import { cloudEventBody } from '../../src/sinks/payload.ts';
 import type { DeliveryAttemptRequest } from '../../src/sinks/sink.ts';
 import { createSqsSink, queueRegionMismatch, type SqsSinkOptions } from '../../src/sinks/sqs.ts';
 import { createEncryptor } from '../../src/store/encryptor.ts';
 import type { EventPayload, Subscription } from '../../src/types.ts';
-import { fakeAdminConfig, isolateAwsEnvironment } from './aws-test-config.ts';
-import { type FakeAwsEndpoint, type Reply, startFakeAwsEndpoint } from './aws-fake-endpoint.ts';
+import { fakeAdminConfig, useFakeAwsEndpoint } from './aws-test-config.ts';
+import type { Reply } from './aws-fake-endpoint.ts';
 
 const REGION = 'us-west-2';
 const KEY = 'AKIASQSTESTKEY000001';
@@ -53,28 +53,17 @@ function configured(overrides: Record<string, string> = {}) {
 }
 
 describe('sqs sink with the real SDK against a SigV4-checking endpoint', () => {
-  let fake: FakeAwsEndpoint;
 
-  beforeAll(async () => {
-    fake = await startFakeAwsEndpoint({ service: 'sqs', region: REGION, secrets: { [KEY]: SECRET, [OTHER_KEY]: OTHER_SECRET }, contentType: 'application/x-amz-json-1.0' });
-  });
-  afterAll(async () => fake.close());
-  beforeEach(() => {
-    isolateAwsEnvironment();
-    fake.reset();
-  });
-  afterEach(() => {
-    vi.unstubAllEnvs();
-  });
+  const aws = useFakeAwsEndpoint({ service: 'sqs', region: REGION, secrets: { [KEY]: SECRET, [OTHER_KEY]: OTHER_SECRET }, contentType: 'application/x-amz-json-1.0' });
 
   function sink(admin: ReturnType<typeof adminConfig>, extra: Partial<SqsSinkOptions> = {}) {
-    return createSqsSink({ logger: silentLogger(), config: admin.config, decrypt: admin.decrypt, endpoint: fake.url, ...extra });
+    return createSqsSink({ logger: silentLogger(), config: admin.config, decrypt: admin.decrypt, endpoint: aws.fake.url, ...extra });
   }
 
   it('sends a signed SendMessage with the CloudEvent body and classifies SQS errors', async () => {
     const admin = configured();
     const sqs = sink(admin);
-    fake.reply(
+    aws.fake.reply(
       sent('msg-1'),
       sqsError(403, 'RequestThrottled', 'RequestThrottled', 'Request is throttled.'),
       sqsError(400, 'ThrottlingException', 'ThrottlingException', 'Rate exceeded'),
@@ -88,9 +77,9 @@ describe('sqs sink with the real SDK against a SigV4-checking endpoint', () => {
     for (let i = 0; i < 7; i++) outcomes.push(await sqs.deliver(attempt));
     await sqs.close();
 
-    expect(fake.refused).toEqual([]);
-    expect(fake.received).toHaveLength(7);
-    const request = fake.received[0];
+    expect(aws.fake.refused).toEqual([]);
+    expect(aws.fake.received).toHaveLength(7);
+    const request = aws.fake.received[0];
     expect(request?.accessKeyId).toBe(KEY);
     expect(request?.target).toBe('AmazonSQS.SendMessage');
     expect(request?.contentType).toBe('application/x-amz-json-1.0');
@@ -112,7 +101,7 @@ describe('sqs sink with the real SDK against a SigV4-checking endpoint', () => {
     const admin = configured({ 'async_events_aws/sqs/access_key': 'AKIAUNKNOWNKEY000000' });
     const sqs = sink(admin);
     const outcome = await sqs.deliver(attempt);
-    expect(fake.refused.map((r) => r.code)).toEqual(['UnrecognizedClientException']);
+    expect(aws.fake.refused.map((r) => r.code)).toEqual(['UnrecognizedClientException']);
     expect(outcome).toMatchObject({ success: false, retryable: false, statusCode: 400 });
     expect(outcome.responseData).toContain('async_events_aws/sqs/access_key');
     expect(outcome.responseData).toContain('async_events_aws/sqs/secret_access_key');
@@ -129,7 +118,7 @@ describe('sqs sink with the real SDK against a SigV4-checking endpoint', () => {
         return client;
       },
     });
-    fake.reply(sent('a'), sent('b'), sent('c'));
+    aws.fake.reply(sent('a'), sent('b'), sent('c'));
     await sqs.deliver(attempt);
     await sqs.deliver(attempt);
     expect(made).toHaveLength(1);
@@ -137,7 +126,7 @@ describe('sqs sink with the real SDK against a SigV4-checking endpoint', () => {
     admin.store.set('async_events_aws/sqs/secret_access_key', encryptor.encrypt(OTHER_SECRET));
     expect(await sqs.deliver(attempt)).toMatchObject({ success: true, responseData: '{"MessageId":"c"}' });
     expect(made).toHaveLength(2);
-    expect(fake.received.map((r) => r.accessKeyId)).toEqual([KEY, KEY, OTHER_KEY]);
+    expect(aws.fake.received.map((r) => r.accessKeyId)).toEqual([KEY, KEY, OTHER_KEY]);
     await sqs.close();
   });
 
@@ -145,14 +134,14 @@ describe('sqs sink with the real SDK against a SigV4-checking endpoint', () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', OTHER_KEY);
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', OTHER_SECRET);
     vi.stubEnv('AWS_REGION', REGION);
-    vi.stubEnv('AWS_ENDPOINT_URL_SQS', fake.url);
+    vi.stubEnv('AWS_ENDPOINT_URL_SQS', aws.fake.url);
     const sqs = createSqsSink({ logger: silentLogger(), config: adminConfig({}).config, decrypt: () => { throw new Error('nothing to decrypt'); } });
     expect(await sqs.unusableReason()).toBeUndefined();
-    fake.reply(sent('env-1'), sent('env-2'));
+    aws.fake.reply(sent('env-1'), sent('env-2'));
     expect(await sqs.deliver(attempt)).toMatchObject({ success: true, responseData: '{"MessageId":"env-1"}' });
     const elsewhere = { ...attempt, subscription: { ...subscription, recipientUrl: 'http://198.51.100.7:9324/000000000000/q' } };
     expect(await sqs.deliver(elsewhere)).toMatchObject({ success: true, responseData: '{"MessageId":"env-2"}' });
-    expect(fake.received.map((r) => [r.accessKeyId, r.body.QueueUrl])).toEqual([[OTHER_KEY, QUEUE_URL], [OTHER_KEY, 'http://198.51.100.7:9324/000000000000/q']]);
+    expect(aws.fake.received.map((r) => [r.accessKeyId, r.body.QueueUrl])).toEqual([[OTHER_KEY, QUEUE_URL], [OTHER_KEY, 'http://198.51.100.7:9324/000000000000/q']]);
     await sqs.close();
   });
 
@@ -172,7 +161,7 @@ describe('sqs sink with the real SDK against a SigV4-checking endpoint', () => {
     expect(await nothing.unusableReason()).toContain('async_events_aws/sqs/access_key');
     expect(await sqs.unusableReason()).toBeUndefined();
 
-    expect(fake.received).toEqual([]);
+    expect(aws.fake.received).toEqual([]);
     await Promise.all([sqs.close(), noRegion.close(), nothing.close()]);
   });
 

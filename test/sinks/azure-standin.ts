@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAnswerGate } from './answer-gate.ts';
 
 /*
  * Local stand-ins for Microsoft Entra ID's token endpoint (`/<tenant>/oauth2/v2.0/token`, client credentials) and
@@ -48,7 +49,7 @@ export function startAzureStandIn(principal: { tenantId: string; clientId: strin
   const eventReplies: StandInReply[] = [];
   const valid = new Set<string>();
   let issued = 0;
-  let held: (() => void)[] | undefined;
+  const gate = createAnswerGate();
   const send = (res: http.ServerResponse, reply: StandInReply) => res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers }).end(reply.body ?? '');
 
   const server = http.createServer((req, res) => {
@@ -77,8 +78,7 @@ export function startAzureStandIn(principal: { tenantId: string; clientId: strin
         const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
         if (bearer === undefined || !valid.has(bearer)) return send(res, { status: 401, body: '{"error":{"code":"Unauthorized","message":"The principal associated with the bearer token is not authorized."}}' });
         const answer = () => send(res, eventReplies.shift() ?? { status: 200 });
-        if (held) held.push(answer);
-        else answer();
+        gate.answer(answer);
         return undefined;
       }
       return send(res, { status: 404, body: '{"error":"no such route in the stand-in"}' });
@@ -94,14 +94,8 @@ export function startAzureStandIn(principal: { tenantId: string; clientId: strin
         replyToken: (...more) => tokenReplies.push(...more),
         replyEvents: (...more) => eventReplies.push(...more),
         revokeTokens: () => valid.clear(),
-        hold: () => {
-          held = [];
-        },
-        release: () => {
-          const waiting = held ?? [];
-          held = undefined;
-          for (const answer of waiting) answer();
-        },
+        hold: gate.hold,
+        release: gate.release,
         reset: () => {
           issued = 0;
           valid.clear();

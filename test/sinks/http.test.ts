@@ -80,6 +80,7 @@ describe('http sink against local receivers', () => {
     expect(got.headers['content-type']).toBe(contentType);
     expect(got.headers['user-agent']).toBe('async-events-test/1');
     expect(got.headers['x-magento-signature']).toBe(createHmac('sha256', Buffer.from(token, 'utf8')).update(got.body).digest('hex'));
+    expect(got.headers['x-magento-signature-previous']).toBe(createHmac('sha256', Buffer.from('old-token', 'utf8')).update(got.body).digest('hex'));
     const headers = { 'webhook-id': String(got.headers['webhook-id']), 'webhook-timestamp': String(got.headers['webhook-timestamp']), 'webhook-signature': String(got.headers['webhook-signature']) };
     expect(headers['webhook-id']).toBe(payload.uuid);
     expect(new Webhook('whsec_' + Buffer.from(token, 'utf8').toString('base64')).verify(got.body.toString('utf8'), headers)).toBeTruthy();

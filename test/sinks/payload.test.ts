@@ -64,6 +64,11 @@ describe('signatures', () => {
       expect(() => new Webhook(Buffer.from(secret), { format: 'raw' }).verify(body, { ...headers })).not.toThrow();
     }
     expect(headers['x-magento-signature']).toBe(magentoSignature(body, 'new-token'));
+    expect(headers['x-magento-signature-previous']).toBe(magentoSignature(body, 'old-token'));
+    const twice = signatureHeaders({ id: 'id-1', body, token: 'new-token', previousTokens: ['older-token', 'oldest-token'] });
+    expect(twice['x-magento-signature-previous']).toBe(`${magentoSignature(body, 'older-token')}, ${magentoSignature(body, 'oldest-token')}`);
+    expect(twice['webhook-signature'].split(' ')).toHaveLength(3);
+    expect('x-magento-signature-previous' in signatureHeaders({ id: 'id-1', body, token: 'new-token' })).toBe(false);
   });
 });
 

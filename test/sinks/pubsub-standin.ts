@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { createAnswerGate } from './answer-gate.ts';
 
 /*
  * A local stand-in for Google Pub/Sub's Publisher service, built from the protos @google-cloud/pubsub ships (and
@@ -50,7 +51,7 @@ export async function startPubSubStandIn(): Promise<PubSubStandIn> {
   const loaded = grpc.loadPackageDefinition(definition) as unknown as { google: { pubsub: { v1: { Publisher: { service: grpc.ServiceDefinition } } } } };
   const received: ReceivedPublish[] = [];
   const replies: PublishReply[] = [];
-  let held: (() => void)[] | undefined;
+  const gate = createAnswerGate();
   let nextId = 1;
   const server = new grpc.Server();
   const unimplemented = (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'not in the stand-in' });
@@ -65,8 +66,7 @@ export async function startPubSubStandIn(): Promise<PubSubStandIn> {
       if ('ok' in reply) callback(null, { messageIds: call.request.messages.map(() => `msg-${nextId++}`) });
       else callback({ code: reply.code, details: reply.details });
     };
-    if (held) held.push(answer);
-    else answer();
+    gate.answer(answer);
   };
   server.addService(loaded.google.pubsub.v1.Publisher.service, handlers);
   const port = await new Promise<number>((resolve, reject) =>
@@ -76,14 +76,8 @@ export async function startPubSubStandIn(): Promise<PubSubStandIn> {
     host: `127.0.0.1:${port}`,
     received,
     reply: (...more) => replies.push(...more),
-    hold: () => {
-      held = [];
-    },
-    release: () => {
-      const waiting = held ?? [];
-      held = undefined;
-      for (const answer of waiting) answer();
-    },
+    hold: gate.hold,
+    release: gate.release,
     reset: () => {
       nextId = 1;
       received.length = 0;

@@ -223,6 +223,64 @@ describe.each(BACKENDS)('store repositories conformance on $name', (backend) => 
         expect(ids(await store.subscriptions.activeFor('Store.Rule', 0))).toEqual([upper.id]);
         expect(await store.subscriptions.activeFor('STORE.RULE', 0)).toEqual([]);
       });
+
+      it('includes subscriptions whose event_name is a pattern matching the event, store rules alike', async () => {
+        const exact = await subscribe('wild.order.created');
+        const prefix = await subscribe('wild.order.*');
+        const suffix = await subscribe('*.wildcreated', { storeId: 2 });
+        const one = await subscribe('wild.order.?reated', { storeId: 1 });
+        await subscribe('wild.order.*', { active: false });
+        await subscribe('Wild.Order.*');
+        expect(ids(await store.subscriptions.activeFor('wild.order.created', 0))).toEqual([exact.id, prefix.id, one.id]);
+        expect(ids(await store.subscriptions.activeFor('wild.order.created', 2))).toEqual([exact.id, prefix.id]);
+        expect(ids(await store.subscriptions.activeFor('wild.order.updated', 1))).toEqual([prefix.id]);
+        expect(ids(await store.subscriptions.activeFor('customer.wildcreated', 2))).toEqual([suffix.id]);
+        expect(await store.subscriptions.activeFor('wild.orders', 0)).toEqual([]);
+      });
+    });
+
+    describe('subscription rules', () => {
+      it('stores filter, fields, headers and max_per_second beside the row, shown in every read', async () => {
+        const rules = { filter: 'data.status: processing AND data.grand_total:>100', fields: 'entity_id,items[sku,qty_ordered]', headers: { 'X-Api-Key': 'k1', 'X-Tenant': 't' }, maxPerSecond: 2.5 };
+        const sub = await store.subscriptions.create({ eventName: 'rules.created', recipientUrl: 'https://example.com/r', verificationToken: 't', metadata: 'http', rules });
+        expect(sub.rules).toEqual(rules);
+        expect((await store.subscriptions.get(sub.id))?.rules).toEqual(rules);
+        expect((await store.subscriptions.list()).items.find((s) => s.id === sub.id)?.rules).toEqual(rules);
+        expect((await store.subscriptions.activeFor('rules.created', 0))[0]?.rules).toEqual(rules);
+        const row = await store.db.selectFrom('async_event_subscription_rule').selectAll().where('subscription_id', '=', sub.id).executeTakeFirstOrThrow();
+        expect(JSON.parse(row.headers ?? '')).toEqual(rules.headers);
+        // Upstream's row keeps its columns only.
+        const upstream = await store.db.selectFrom('async_event_subscriber').selectAll().where('subscription_id', '=', sub.id).executeTakeFirstOrThrow();
+        expect(Object.keys(upstream).sort()).toEqual(['event_name', 'metadata', 'modified', 'recipient_url', 'status', 'store_id', 'subscribed_at', 'subscription_id', 'verification_token']);
+      });
+
+      it('changes only the rules given, clears those given as null, and drops the row with the last one', async () => {
+        const sub = await store.subscriptions.create({ eventName: 'rules.updated', recipientUrl: 'https://example.com/r', verificationToken: 't', metadata: 'http', rules: { filter: 'data.a:1', maxPerSecond: 5 } });
+        const changed = await store.subscriptions.update(sub.id, { rules: { fields: 'a,b', maxPerSecond: null } });
+        expect(changed.rules).toEqual({ filter: 'data.a:1', fields: 'a,b' });
+        expect(changed.modified).not.toBeNull();
+        const plain = await store.subscriptions.update(sub.id, { recipientUrl: 'https://example.com/moved' });
+        expect(plain.rules).toEqual({ filter: 'data.a:1', fields: 'a,b' });
+        const cleared = await store.subscriptions.update(sub.id, { rules: { filter: null, fields: null, headers: {} } });
+        expect(cleared.rules).toEqual({});
+        expect(await store.db.selectFrom('async_event_subscription_rule').selectAll().where('subscription_id', '=', sub.id).execute()).toEqual([]);
+        await expect(store.subscriptions.update(999_998, { rules: { filter: 'x' } })).rejects.toMatchObject({ code: 'SUBSCRIPTION_NOT_FOUND' });
+        expect(await store.db.selectFrom('async_event_subscription_rule').selectAll().where('subscription_id', '=', 999_998).execute()).toEqual([]);
+      });
+
+      it('a subscription without rules reads an empty set; deleting one takes its rules along', async () => {
+        const plain = await subscribe('rules.none');
+        expect(plain.rules).toEqual({});
+        const sub = await store.subscriptions.create({ eventName: 'rules.deleted', recipientUrl: 'https://example.com/r', verificationToken: 't', metadata: 'http', rules: { filter: 'data.a:1' } });
+        expect(await store.subscriptions.delete(sub.id)).toBe(true);
+        expect(await store.db.selectFrom('async_event_subscription_rule').selectAll().where('subscription_id', '=', sub.id).execute()).toEqual([]);
+      });
+
+      it('Magento deleting the row itself (no sidecar involved) takes the rules along too', async () => {
+        const sub = await store.subscriptions.create({ eventName: 'rules.admin', recipientUrl: 'https://example.com/r', verificationToken: 't', metadata: 'http', rules: { fields: 'a' } });
+        await store.db.deleteFrom('async_event_subscriber').where('subscription_id', '=', sub.id).execute();
+        expect(await store.db.selectFrom('async_event_subscription_rule').selectAll().where('subscription_id', '=', sub.id).execute()).toEqual([]);
+      });
     });
 
     describe('delivery log', () => {

@@ -7,7 +7,17 @@ import { describeWith } from '../support/services.ts';
 import { BACKENDS, listTables, openStore } from './backends.ts';
 import { MYSQL_TYPES, readSchemaTables } from './schema-fixtures.ts';
 
-const OUR_TABLES = ['async_event_chain', 'async_event_retry', 'async_event_parked_message', 'async_event_attempt_target'];
+const OUR_TABLES = [
+  'async_event_chain',
+  'async_event_retry',
+  'async_event_parked_message',
+  'async_event_attempt_target',
+  'async_event_held_payload',
+  'async_event_previous_token',
+  'async_event_subscription_health',
+  'async_event_subscription_health_hour',
+  'async_event_subscription_rule',
+];
 const FIXTURE_TABLES = readSchemaTables();
 const ALL_TABLES = [...FIXTURE_TABLES.map((t) => t.name), ...OUR_TABLES].sort();
 

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { promisify } from 'node:util';
@@ -11,8 +11,18 @@ import { describe } from 'vitest';
 
 export type ServiceName = 'mariadb' | 'rabbitmq' | 'php' | 'chromium';
 
-export const MARIADB = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
-export const RABBITMQ = { host: '127.0.0.1', port: 5672, user: 'guest', password: 'guest' };
+// ASYNC_EVENTS_TEST_MARIADB_PORT points the suites at a private server; ASYNC_EVENTS_TEST_MARIADB_DAEMON_ARGS are
+// the mariadbd arguments a chaos restart starts it with again.
+export const MARIADB = { host: '127.0.0.1', port: Number(process.env['ASYNC_EVENTS_TEST_MARIADB_PORT'] ?? 3306), user: 'root', password: '' };
+// ASYNC_EVENTS_TEST_RABBITMQ_PORT / _NODE point the suites at a private broker, so a chaos run can restart it
+// without breaking whatever else uses the shared one.
+export const RABBITMQ = { host: '127.0.0.1', port: Number(process.env['ASYNC_EVENTS_TEST_RABBITMQ_PORT'] ?? 5672), user: 'guest', password: 'guest' };
+const RABBITMQCTL_NODE = process.env['ASYNC_EVENTS_TEST_RABBITMQ_NODE'];
+
+/** rabbitmqctl's arguments for the broker the suites use. */
+export function rabbitmqctl(...args: string[]): string[] {
+  return RABBITMQCTL_NODE ? ['-n', RABBITMQCTL_NODE, ...args] : args;
+}
 
 const availability = new Map<ServiceName, string | undefined>();
 
@@ -103,13 +113,13 @@ export async function dropDatabase(name: string): Promise<void> {
 /** A fresh RabbitMQ vhost the guest user may use, so suites never see each other's queues. */
 export function createVhost(prefix = 'ae_test'): { name: string; url: string } {
   const name = uniqueName(prefix);
-  execFileSync('rabbitmqctl', ['-q', 'add_vhost', name], { stdio: 'ignore' });
-  execFileSync('rabbitmqctl', ['-q', 'set_permissions', '-p', name, RABBITMQ.user, '.*', '.*', '.*'], { stdio: 'ignore' });
+  execFileSync('rabbitmqctl', rabbitmqctl('-q', 'add_vhost', name), { stdio: 'ignore' });
+  execFileSync('rabbitmqctl', rabbitmqctl('-q', 'set_permissions', '-p', name, RABBITMQ.user, '.*', '.*', '.*'), { stdio: 'ignore' });
   return { name, url: `amqp://${RABBITMQ.user}:${RABBITMQ.password}@${RABBITMQ.host}:${RABBITMQ.port}/${encodeURIComponent(name)}` };
 }
 
 export function deleteVhost(name: string): void {
-  execFileSync('rabbitmqctl', ['-q', 'delete_vhost', name], { stdio: 'ignore' });
+  execFileSync('rabbitmqctl', rabbitmqctl('-q', 'delete_vhost', name), { stdio: 'ignore' });
 }
 
 /** A free TCP port on loopback. */
@@ -148,17 +158,19 @@ function probePort(host: string, port: number): Promise<boolean> {
  * the sidecar under test keeps running (and failing to reach the broker) meanwhile.
  */
 export async function restartRabbitmq(downMs = 2000): Promise<void> {
-  await execAsync('rabbitmqctl', ['-q', 'stop_app']);
+  await execAsync('rabbitmqctl', rabbitmqctl('-q', 'stop_app'));
   await sleep(downMs);
-  await execAsync('rabbitmqctl', ['-q', 'start_app']);
-  await execAsync('rabbitmqctl', ['-q', 'await_startup']);
+  await execAsync('rabbitmqctl', rabbitmqctl('-q', 'start_app'));
+  await execAsync('rabbitmqctl', rabbitmqctl('-q', 'await_startup'));
 }
 
 /** Shuts MariaDB down, keeps it down for `downMs`, starts it with the command this machine kind uses. */
 export async function restartMariadb(downMs = 2000): Promise<void> {
-  await execAsync('mariadb-admin', ['-h', MARIADB.host, '-u', MARIADB.user, 'shutdown']);
+  await execAsync('mariadb-admin', ['-h', MARIADB.host, '-P', String(MARIADB.port), '-u', MARIADB.user, 'shutdown']);
   await waitForPort(MARIADB.port, false, 30_000);
   await sleep(downMs);
-  await execAsync('start-stop-daemon', ['--start', '--oknodo', '--background', '--exec', '/usr/sbin/mariadbd']);
+  const privateArgs = process.env['ASYNC_EVENTS_TEST_MARIADB_DAEMON_ARGS'];
+  if (privateArgs) spawn('/usr/sbin/mariadbd', privateArgs.split(' '), { detached: true, stdio: 'ignore' }).unref();
+  else await execAsync('start-stop-daemon', ['--start', '--oknodo', '--background', '--exec', '/usr/sbin/mariadbd']);
   await waitForPort(MARIADB.port, true, 60_000);
 }

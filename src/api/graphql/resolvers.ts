@@ -1,13 +1,14 @@
 import { AsyncEventsError } from '../../errors.ts';
 import type { SubscriptionCriteria } from '../../store/store.ts';
 import type { Subscription } from '../../types.ts';
+import { serviceArguments } from '../../magento/service-arguments.ts';
 import type { ApiDependencies, AttemptEvent, Principal } from '../dependencies.ts';
 import { inputError, withErrorCodes } from './errors.ts';
 import type { LiveFeeds } from './live-feed.ts';
 import { pageFromArgs } from './paging.ts';
 import { parkedLimit, parkedNode, redriveSelection } from './parked.ts';
 import { replayMatching } from './replay-query.ts';
-import type { SubscriptionField } from '../../store/subscription-service/index.ts';
+import type { SubscriptionField, SubscriptionHealth } from '../../store/subscription-service/index.ts';
 import { assertMayTouchDelivery, servicesOf, toGraphqlInputError } from '../services.ts';
 import { buildTrace } from './trace.ts';
 
@@ -30,6 +31,35 @@ interface SubscribeInput {
   readonly verificationToken: string;
   readonly sink?: string | null;
   readonly storeId?: number | null;
+  readonly filter?: string | null;
+  readonly fields?: string | null;
+  readonly headers?: readonly HeaderInput[] | null;
+  readonly maxPerSecond?: number | null;
+}
+
+interface HeaderInput {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** Rules as given: left out (undefined) keeps a rule on update, null removes it. */
+function graphqlRules(input: Pick<SubscribeInput, 'filter' | 'fields' | 'headers' | 'maxPerSecond'>) {
+  return {
+    ...(input.filter !== undefined ? { filter: input.filter } : {}),
+    ...(input.fields !== undefined ? { fields: input.fields } : {}),
+    ...(input.headers !== undefined ? { headers: input.headers === null ? null : headerObject(input.headers) } : {}),
+    ...(input.maxPerSecond !== undefined ? { maxPerSecond: input.maxPerSecond } : {}),
+  };
+}
+
+/** A list of headers as the object the service checks; the same name twice is refused here (an object cannot hold it), names differing in case by the service. */
+function headerObject(headers: readonly HeaderInput[]): Record<string, string> {
+  const object: Record<string, string> = {};
+  for (const { name, value } of headers) {
+    if (Object.hasOwn(object, name)) throw inputError('input.headers', `header "${name}" is given twice`);
+    object[name] = value;
+  }
+  return object;
 }
 
 interface UpdateSubscriptionInput {
@@ -38,6 +68,10 @@ interface UpdateSubscriptionInput {
   readonly sink?: string | null;
   readonly active?: boolean | null;
   readonly storeId?: number | null;
+  readonly filter?: string | null;
+  readonly fields?: string | null;
+  readonly headers?: readonly HeaderInput[] | null;
+  readonly maxPerSecond?: number | null;
 }
 
 const GRAPHQL_FIELD: Readonly<Record<SubscriptionField, string>> = {
@@ -47,6 +81,10 @@ const GRAPHQL_FIELD: Readonly<Record<SubscriptionField, string>> = {
   sink: 'input.sink',
   storeId: 'input.storeId',
   active: 'input.active',
+  filter: 'input.filter',
+  fields: 'input.fields',
+  headers: 'input.headers',
+  maxPerSecond: 'input.maxPerSecond',
   subscriptionId: 'id',
   subscription: 'input',
 };
@@ -67,6 +105,7 @@ async function inGraphqlTerms<T>(run: () => Promise<T>): Promise<T> {
 export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
   const { subscriptions } = servicesOf(deps);
   const audit = deps.logger.child({ component: 'graphql' });
+  const healthOf = batched((items: readonly Subscription[]) => subscriptions.healthOf(items));
 
   return {
     Query: {
@@ -93,7 +132,12 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
       events: () =>
         [...deps.events().values()]
           .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-          .map((event) => ({ ...event, file: event.source.file, line: event.source.line })),
+          .map((event) => ({
+            ...event,
+            file: event.source.file,
+            line: event.source.line,
+            arguments: deps.routes ? (serviceArguments(deps.routes, event.serviceClass, event.serviceMethod) ?? null) : null,
+          })),
       sinks: withErrorCodes(async () => deps.sinks()),
       health: withErrorCodes(async () => deps.health()),
       parkedMessages: withErrorCodes(async (_: unknown, args: { first?: number | null }) => {
@@ -113,6 +157,7 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
             verificationToken: input.verificationToken,
             ...(input.sink != null ? { sink: input.sink } : {}),
             ...(input.storeId != null ? { storeId: input.storeId } : {}),
+            ...graphqlRules(input),
           }),
         );
         audit.info({ principal: context.principal, subscriptionId: created.id, eventName: created.eventName }, 'subscription created');
@@ -127,6 +172,7 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
           ...(input.sink != null ? { sink: input.sink } : {}),
           ...(input.active != null ? { active: input.active } : {}),
           ...(input.storeId != null ? { storeId: input.storeId } : {}),
+          ...graphqlRules(input),
         };
         const updated = await inGraphqlTerms(() => subscriptions.update(context.principal, id, change));
         audit.info({ principal: context.principal, subscriptionId: id, fields: Object.keys(change) }, 'subscription updated');
@@ -175,7 +221,54 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
       sink: (subscription: Subscription) => subscription.metadata,
       subscribedAt: (subscription: Subscription) => subscription.subscribedAt?.toISOString() ?? null,
       modified: (subscription: Subscription) => subscription.modified?.toISOString() ?? null,
+      health: withErrorCodes(async (subscription: Subscription) => {
+        const health = await healthOf(subscription);
+        return health ? graphqlHealth(health) : null;
+      }),
+      filter: (subscription: Subscription) => subscription.rules?.filter ?? null,
+      fields: (subscription: Subscription) => subscription.rules?.fields ?? null,
+      headers: (subscription: Subscription) => Object.entries(subscription.rules?.headers ?? {}).map(([name, value]) => ({ name, value })),
+      maxPerSecond: (subscription: Subscription) => subscription.rules?.maxPerSecond ?? null,
     },
+  };
+}
+
+/**
+ * The health of every subscription of a page in one read: graphql-js resolves a list's fields in one tick, so the
+ * calls of that tick are gathered and loaded together.
+ */
+function batched(load: (items: readonly Subscription[]) => Promise<Map<number, SubscriptionHealth>>): (item: Subscription) => Promise<SubscriptionHealth | undefined> {
+  let waiting: { item: Subscription; resolve: (health: SubscriptionHealth | undefined) => void; reject: (error: unknown) => void }[] = [];
+  return (item) =>
+    new Promise((resolve, reject) => {
+      waiting.push({ item, resolve, reject });
+      if (waiting.length > 1) return;
+      setImmediate(() => {
+        const batch = waiting;
+        waiting = [];
+        load(batch.map((w) => w.item)).then(
+          (found) => batch.forEach((w) => w.resolve(found.get(w.item.id))),
+          (error: unknown) => batch.forEach((w) => w.reject(error)),
+        );
+      });
+    });
+}
+
+function graphqlHealth(health: SubscriptionHealth) {
+  return {
+    status: health.status,
+    consecutiveFailures: health.consecutiveFailures,
+    lastSuccessAt: health.lastSuccessAt?.toISOString() ?? null,
+    lastFailure: health.lastFailure ? { at: health.lastFailure.at.toISOString(), statusCode: health.lastFailure.statusCode, response: health.lastFailure.response } : null,
+    successRateLastHour: health.successRate.lastHour,
+    successRateLastDay: health.successRate.lastDay,
+    attemptsLastHour: health.attempts.lastHour,
+    attemptsLastDay: health.attempts.lastDay,
+    inFlight: health.inFlight,
+    filteredOut: health.filteredOut,
+    disabledReason: health.disabledReason,
+    disabledAt: health.disabledAt?.toISOString() ?? null,
+    hourly: health.hourly.map((b) => ({ hour: b.hourStart.toISOString(), succeeded: b.succeeded, failed: b.failed, chainsFailed: b.chainsFailed })),
   };
 }
 

@@ -327,6 +327,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
 
   return {
     kind: 'amqp',
+    keepsScheduledRetries: false,
 
     async setup() {
       await liveSession(Date.now() + unavailableTimeoutMs);

@@ -221,6 +221,7 @@ export function createDatabaseQueue(options: DatabaseQueueOptions): QueueTranspo
 
   return {
     kind: 'database',
+    keepsScheduledRetries: true,
 
     async setup() {
       // The queue rows Magento's MysqlMq setup creates from upstream's queue_topology.xml.

@@ -1,9 +1,10 @@
 import type { z } from 'zod';
 import type { EventAccess } from '../../config/event-access.ts';
 import { AsyncEventsError, isAsyncEventsError } from '../../errors.ts';
-import type { EventRegistry, Principal, Subscription } from '../../types.ts';
-import type { Store, SubscriptionPatch } from '../store.ts';
+import type { EventRegistry, Principal, Subscription, SubscriptionRules } from '../../types.ts';
+import type { Store, SubscriptionPatch, SubscriptionRulesPatch } from '../store.ts';
 import {
+  RULE_FIELDS,
   newSubscriptionSchema,
   subscriptionChangeSchema,
   type NewSubscriptionInput,
@@ -11,10 +12,15 @@ import {
   type SubscriptionField,
   type ValidNewSubscription,
 } from './input.ts';
-import { SUBSCRIPTION_RULES, type Candidate, type FieldProblem, type RuleContext, type SinkState, type SubscriptionRule } from './rules.ts';
+import { readHealth, type HealthSource, type SubscriptionHealth } from './health.ts';
+import { SUBSCRIPTION_RULES, coveredEvents, type Candidate, type FieldProblem, type RuleContext, type SinkState, type SubscriptionRule } from './rules.ts';
+import { DEFAULT_TOKEN_ROTATION, keepReplacedToken, type TokenRotation } from './token-rotation.ts';
 
 export type { FieldProblem, SinkState, SubscriptionRule } from './rules.ts';
 export type { NewSubscriptionInput, SubscriptionChangeInput, SubscriptionField } from './input.ts';
+export type { TokenRotation } from './token-rotation.ts';
+export type { HealthSource, HealthStatus, SubscriptionHealth } from './health.ts';
+export { coveredEvents } from './rules.ts';
 
 /*
  * The one place subscriptions are created, changed and deleted: REST, GraphQL and (through REST) the console call
@@ -31,12 +37,21 @@ export interface SubscriptionService {
   /** Changes the given fields; a change that names none is refused. */
   update(caller: Principal, id: number, change: SubscriptionChangeInput): Promise<Subscription>;
   delete(caller: Principal, id: number): Promise<void>;
-  /** Throws FORBIDDEN unless the caller may subscribe to (and so receive the data of) the event. */
+  /**
+   * Throws FORBIDDEN unless the caller may subscribe to (and so receive the data of) the event, or of every
+   * declared event a pattern matches now.
+   */
   authorize(caller: Principal, eventName: string): Promise<void>;
+  /** The delivery health of one subscription (SUBSCRIPTION_NOT_FOUND when there is none). */
+  health(id: number): Promise<SubscriptionHealth>;
+  /** The health of each of these subscriptions (a listing's), by id. */
+  healthOf(subscriptions: readonly Subscription[]): Promise<Map<number, SubscriptionHealth>>;
 }
 
 export interface SubscriptionServiceOptions {
-  readonly store: Pick<Store, 'subscriptions'>;
+  readonly store: Pick<Store, 'subscriptions' | 'previousTokens' | 'health'>;
+  /** The running sidecar's health tracker: pending figures, attempts in flight, its clock. */
+  readonly health?: HealthSource | undefined;
   readonly events: () => EventRegistry;
   readonly sinks: () => Promise<readonly SinkState[]>;
   readonly access: EventAccess;
@@ -44,6 +59,8 @@ export interface SubscriptionServiceOptions {
   readonly recipientRefusal?: ((url: URL) => string | undefined) | undefined;
   /** Defaults to SUBSCRIPTION_RULES. */
   readonly rules?: readonly SubscriptionRule[];
+  /** How long a replaced token keeps signing (token-rotation.ts); default 24 hours. */
+  readonly tokenRotation?: TokenRotation | undefined;
 }
 
 /** The problems a refusal carries, or undefined when the error is not a field refusal of this service. */
@@ -101,9 +118,41 @@ async function write<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The rule fields a request gives (null included: it removes the rule), as the store's patch. */
+function rulesPatch(valid: { readonly [K in keyof SubscriptionRules]?: SubscriptionRules[K] | null | undefined }): SubscriptionRulesPatch {
+  const patch: { -readonly [K in keyof SubscriptionRulesPatch]: SubscriptionRulesPatch[K] } = {};
+  if (valid.filter !== undefined) patch.filter = valid.filter;
+  if (valid.fields !== undefined) patch.fields = valid.fields;
+  if (valid.headers !== undefined) patch.headers = valid.headers;
+  if (valid.maxPerSecond !== undefined) patch.maxPerSecond = valid.maxPerSecond;
+  return patch;
+}
+
+/** The rules after a patch: a value replaces, null (or no headers) removes. */
+function applyRules(current: SubscriptionRules, patch: SubscriptionRulesPatch): SubscriptionRules {
+  const merged: Record<string, unknown> = { ...current };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    if (value === null || (key === 'headers' && Object.keys(value as object).length === 0)) delete merged[key];
+    else merged[key] = value;
+  }
+  return merged as SubscriptionRules;
+}
+
 export function createSubscriptionService(options: SubscriptionServiceOptions): SubscriptionService {
   const rules = options.rules ?? SUBSCRIPTION_RULES;
+  const tokenRotation = options.tokenRotation ?? DEFAULT_TOKEN_ROTATION;
   const { store, access } = options;
+
+  /** A pattern needs the caller's right to every event it covers now; a name no longer declared needs all rights. */
+  async function authorize(caller: Principal, eventName: string): Promise<void> {
+    const covered = coveredEvents(eventName, options.events());
+    if (covered.length === 0) {
+      await access.assertAllowed(caller, eventName);
+      return;
+    }
+    for (const name of covered) await access.assertAllowed(caller, name);
+  }
 
   async function checkRules(candidate: Candidate): Promise<void> {
     const context: RuleContext = { events: options.events(), sinks: await options.sinks(), recipientRefusal: options.recipientRefusal };
@@ -113,7 +162,11 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
 
   async function validate(input: NewSubscriptionInput): Promise<ValidNewSubscription> {
     const valid = parse(newSubscriptionSchema, input);
-    await checkRules({ ...valid, touched: new Set<SubscriptionField>(['eventName', 'recipientUrl', 'verificationToken', 'sink', 'storeId', 'active']) });
+    await checkRules({
+      ...valid,
+      rules: applyRules({}, rulesPatch(valid)),
+      touched: new Set<SubscriptionField>(['eventName', 'recipientUrl', 'verificationToken', 'sink', 'storeId', 'active', ...RULE_FIELDS]),
+    });
     return valid;
   }
 
@@ -125,19 +178,28 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
 
   return {
     validate,
-    authorize: (caller, eventName) => access.assertAllowed(caller, eventName),
+    authorize,
+
+    async health(id) {
+      const subscription = await findOrFail(id);
+      const found = (await readHealth(store.health, [subscription], options.health)).get(id);
+      if (!found) throw notFound(id);
+      return found;
+    },
+
+    healthOf: (subscriptions) => readHealth(store.health, subscriptions, options.health),
 
     async create(caller, input) {
       const valid = await validate(input);
-      await access.assertAllowed(caller, valid.eventName);
-      const { sink, ...rest } = valid;
-      return write(() => store.subscriptions.create({ ...rest, metadata: sink }));
+      await authorize(caller, valid.eventName);
+      const { eventName, recipientUrl, verificationToken, sink, storeId, active } = valid;
+      return write(() => store.subscriptions.create({ eventName, recipientUrl, verificationToken, storeId, active, metadata: sink, rules: rulesPatch(valid) }));
     },
 
     async update(caller, id, change) {
       const current = await findOrFail(id);
       // Who may not touch the event learns nothing more about the request, not even whether it was valid.
-      await access.assertAllowed(caller, current.eventName);
+      await authorize(caller, current.eventName);
       const valid = parse(subscriptionChangeSchema, change);
       if (valid.eventName !== undefined && valid.eventName !== current.eventName) {
         throw refusal([{ field: 'eventName', code: 'VALIDATION_FAILED', reason: `cannot change from "${current.eventName}"; create a new subscription for "${valid.eventName}" instead` }]);
@@ -148,9 +210,11 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
       if (valid.sink !== undefined) patch.metadata = valid.sink;
       if (valid.storeId !== undefined) patch.storeId = valid.storeId;
       if (valid.active !== undefined) patch.active = valid.active;
+      const rulesChange = rulesPatch(valid);
+      if (Object.keys(rulesChange).length > 0) patch.rules = rulesChange;
       if (Object.keys(patch).length === 0) {
         if (valid.eventName !== undefined) return current;
-        throw refusal([{ field: 'subscription', code: 'VALIDATION_FAILED', reason: 'names nothing to change; send one or more of recipientUrl, verificationToken, sink, storeId, active' }]);
+        throw refusal([{ field: 'subscription', code: 'VALIDATION_FAILED', reason: `names nothing to change; send one or more of recipientUrl, verificationToken, sink, storeId, active, ${RULE_FIELDS.join(', ')}` }]);
       }
       const touched = new Set(Object.keys(valid).filter((key) => valid[key as keyof typeof valid] !== undefined) as SubscriptionField[]);
       touched.delete('eventName');
@@ -160,20 +224,28 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
         sink: patch.metadata ?? current.metadata,
         storeId: patch.storeId ?? current.storeId,
         active: patch.active ?? current.active,
+        rules: applyRules(current.rules ?? {}, rulesChange),
         touched,
       });
+      const graceHours = patch.verificationToken === undefined ? undefined : await keepReplacedToken(store, tokenRotation, current, patch.verificationToken);
+      let updated: Subscription;
       try {
-        return await write(() => store.subscriptions.update(id, patch));
+        updated = await write(() => store.subscriptions.update(id, patch));
       } catch (error) {
         if (isAsyncEventsError(error, 'SUBSCRIPTION_NOT_FOUND')) throw notFound(id);
         throw error;
       }
+      if (graceHours !== undefined) tokenRotation.replaced?.(id, graceHours);
+      // Enabling again clears why it was disabled and starts the auto-disable count over.
+      if (patch.active === true && !current.active) await store.health.clearDisabled(id, options.health?.now() ?? new Date());
+      return updated;
     },
 
     async delete(caller, id) {
       const current = await findOrFail(id);
-      await access.assertAllowed(caller, current.eventName);
+      await authorize(caller, current.eventName);
       if (!(await store.subscriptions.delete(id))) throw notFound(id);
+      await store.health.forget(id);
     },
   };
 }

@@ -3,8 +3,8 @@ import { z } from 'zod';
 /*
  * What a subscription request may carry, in the domain's words, whatever interface it came through (REST's
  * `asyncEvent.recipient_url`, GraphQL's `input.recipientUrl`). Each interface converts its wire format into these
- * shapes and names the fields back in its own words when a check fails. New fields (headers, filters, rate
- * limits…) are added here, with their checks in rules.ts.
+ * shapes and names the fields back in its own words when a check fails. New fields are added here, with their
+ * checks in rules.ts. The rules (`filter`, `fields`, `headers`, `maxPerSecond`) are optional; null removes one.
  */
 
 /** `recipient_url` is varchar(1024) in upstream 4.x. */
@@ -13,6 +13,11 @@ export const RECIPIENT_MAX_LENGTH = 1024;
 export const TOKEN_MAX_LENGTH = 128;
 /** `store_id` is smallint unsigned. */
 export const STORE_ID_MAX = 65535;
+
+/** Filters and selections are short queries; the bound keeps a subscription row (and its parse) small. */
+export const FILTER_MAX_LENGTH = 4096;
+/** Far above what one process delivers; a higher rate would be no limit at all. */
+export const MAX_PER_SECOND = 10_000;
 
 const storeIdRange = `must be a store id between 0 and ${STORE_ID_MAX}`;
 
@@ -24,7 +29,19 @@ export const subscriptionFields = {
   sink: z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
   storeId: z.number().int('must be a whole number').min(0, storeIdRange).max(STORE_ID_MAX, storeIdRange),
   active: z.boolean(),
+  // Our rules (table async_event_subscription_rule). Their syntax is checked by rules.ts, with positions.
+  filter: z.string().trim().min(1, 'must not be empty; send null to remove the filter').max(FILTER_MAX_LENGTH, `must be at most ${FILTER_MAX_LENGTH} characters`),
+  fields: z.string().trim().min(1, 'must not be empty; send null to remove the selection').max(FILTER_MAX_LENGTH, `must be at most ${FILTER_MAX_LENGTH} characters`),
+  headers: z.record(z.string(), z.string({ error: 'header values must be strings' }), { error: 'must be an object of header names and string values' }),
+  maxPerSecond: z
+    .number({ error: 'must be a number of deliveries per second' })
+    .positive('must be a positive number of deliveries per second')
+    .max(MAX_PER_SECOND, `must be at most ${MAX_PER_SECOND} deliveries per second`),
 } as const;
+
+/** The rules a request may set; null removes one. */
+export const RULE_FIELDS = ['filter', 'fields', 'headers', 'maxPerSecond'] as const;
+export type RuleField = (typeof RULE_FIELDS)[number];
 
 /** A new subscription. `sink` defaults to http, `storeId` to 0 (every store), `active` to true. */
 export const newSubscriptionSchema = z.strictObject({
@@ -34,6 +51,10 @@ export const newSubscriptionSchema = z.strictObject({
   sink: subscriptionFields.sink.default('http'),
   storeId: subscriptionFields.storeId.default(0),
   active: subscriptionFields.active.default(true),
+  filter: subscriptionFields.filter.nullable().optional(),
+  fields: subscriptionFields.fields.nullable().optional(),
+  headers: subscriptionFields.headers.nullable().optional(),
+  maxPerSecond: subscriptionFields.maxPerSecond.nullable().optional(),
 });
 
 /**
@@ -47,6 +68,10 @@ export const subscriptionChangeSchema = z.strictObject({
   sink: subscriptionFields.sink.optional(),
   storeId: subscriptionFields.storeId.optional(),
   active: subscriptionFields.active.optional(),
+  filter: subscriptionFields.filter.nullable().optional(),
+  fields: subscriptionFields.fields.nullable().optional(),
+  headers: subscriptionFields.headers.nullable().optional(),
+  maxPerSecond: subscriptionFields.maxPerSecond.nullable().optional(),
 });
 
 export type NewSubscriptionInput = z.input<typeof newSubscriptionSchema>;

@@ -3,9 +3,40 @@ import { errorState, h, loading, newId } from '../dom.js';
 import { flash } from '../flash.js';
 import { loadCatalog } from './catalog.js';
 import { pageHead } from './common.js';
+import { healthPanel, loadHealth } from './subscription-health.js';
 
 // Create (POST /V1/async_event) and edit (PUT /V1/async_event/:id). The verification token is write-only: the
 // API never returns it, so editing shows an empty field that keeps the current token when left empty.
+// The rules (event pattern, filter, fields, headers, max per second) are checked by the server only: its field
+// errors land inline on the field they name, with the filter's or selection's position in the message.
+
+/** `Name: value` lines as a header object; a line without a colon is reported by its number. */
+function parseHeaderLines(text) {
+  const headers = {};
+  const lines = text.split(/\r?\n/);
+  for (const [index, line] of lines.entries()) {
+    if (line.trim() === '') continue;
+    const colon = line.indexOf(':');
+    if (colon <= 0) return { error: `Line ${index + 1}: write each header as Name: value.` };
+    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  return { headers };
+}
+
+function headerLines(headers) {
+  return Object.entries(headers ?? {}).map(([name, value]) => `${name}: ${value}`).join('\n');
+}
+
+/** The rules part of the request: a filled field sets its rule; one emptied while editing removes it (null). */
+function rulesRequest(values, current) {
+  const rules = {};
+  for (const [key, value] of Object.entries(values)) {
+    const empty = value === '' || value === undefined || (typeof value === 'object' && value !== null && Object.keys(value).length === 0);
+    if (!empty) rules[key] = value;
+    else if (current && current[key] !== undefined) rules[key] = null;
+  }
+  return rules;
+}
 
 function randomToken() {
   const bytes = new Uint8Array(24);
@@ -50,10 +81,16 @@ export function subscriptionFormPage(main, { args, navigate }) {
     }
     if (!alive) return;
     body.replaceChildren(buildForm(catalog, current, currentSink));
+    if (editing) {
+      // The health panel is extra: the form stays usable when it cannot be read.
+      const health = await loadHealth(id).catch(() => null);
+      if (alive && health) body.append(healthPanel(health));
+    }
   })();
 
   function buildForm(catalog, current, currentSink) {
-    const ids = { event: newId('event'), url: newId('url'), sink: newId('sink'), store: newId('store'), token: newId('token'), status: newId('status') };
+    const ids = { event: newId('event'), pattern: newId('pattern'), url: newId('url'), sink: newId('sink'), store: newId('store'), token: newId('token'), status: newId('status'),
+      filter: newId('filter'), fields: newId('fields'), headers: newId('headers'), rate: newId('rate') };
     const events = catalog.events;
     const eventControl = events
       ? h('select', { id: ids.event, name: 'event_name', required: true, disabled: editing, value: current?.event_name ?? '' },
@@ -74,9 +111,17 @@ export function subscriptionFormPage(main, { args, navigate }) {
       placeholder: editing ? 'Empty keeps the current token' : '' });
     const showToken = h('input', { type: 'checkbox', id: newId('show'), onchange: () => { tokenControl.type = showToken.checked ? 'text' : 'password'; } });
     const statusControl = h('input', { id: ids.status, name: 'status', type: 'checkbox', checked: current ? current.status : true });
+    const patternControl = h('input', { id: ids.pattern, name: 'event_pattern', type: 'text', spellcheck: 'false', autocomplete: 'off', placeholder: 'sales.order.*' });
+    const filterControl = h('input', { id: ids.filter, name: 'filter', type: 'text', spellcheck: 'false', autocomplete: 'off', placeholder: 'data.status: processing AND data.grand_total:>100', value: current?.filter ?? '' });
+    const fieldsControl = h('input', { id: ids.fields, name: 'fields', type: 'text', spellcheck: 'false', autocomplete: 'off', placeholder: 'entity_id,increment_id,items[sku,qty_ordered]', value: current?.fields ?? '' });
+    const headersControl = h('textarea', { id: ids.headers, name: 'headers', rows: 3, spellcheck: 'false', placeholder: 'X-Api-Key: …' });
+    headersControl.value = headerLines(current?.headers);
+    const rateControl = h('input', { id: ids.rate, name: 'max_per_second', type: 'number', min: 0, step: 'any', value: current?.max_per_second === undefined ? '' : String(current.max_per_second) });
     const summary = h('div', { class: 'notice error', role: 'alert', hidden: true });
     const submit = h('button', { type: 'submit' }, editing ? 'Save changes' : 'Create subscription');
-    const controls = { event_name: eventControl, recipient_url: urlControl, metadata: sinkControl, store_id: storeControl, verification_token: tokenControl, status: statusControl };
+    const controls = { event_name: eventControl, recipient_url: urlControl, metadata: sinkControl, store_id: storeControl, verification_token: tokenControl, status: statusControl,
+      event_pattern: patternControl, filter: filterControl, fields: fieldsControl, headers: headersControl, max_per_second: rateControl };
+    const usesPattern = () => !editing && patternControl.value.trim() !== '';
 
     function clearErrors() {
       summary.hidden = true;
@@ -92,7 +137,9 @@ export function subscriptionFormPage(main, { args, navigate }) {
       summary.hidden = false;
       let first;
       for (const e of list) {
-        const name = e.field?.replace(/^asyncEvent\./, '');
+        let name = e.field?.replace(/^asyncEvent\./, '');
+        // The event's errors belong to the pattern field when the pattern is what was sent.
+        if (name === 'event_name' && usesPattern()) name = 'event_pattern';
         const control = name ? controls[name] : undefined;
         if (!control) continue;
         control.setAttribute('aria-invalid', 'true');
@@ -111,7 +158,9 @@ export function subscriptionFormPage(main, { args, navigate }) {
       event.preventDefault();
       clearErrors();
       const problems = [];
-      if (!editing && !eventControl.value.trim()) problems.push({ field: 'event_name', message: 'Choose the event to subscribe to.' });
+      if (!editing && !eventControl.value.trim() && !usesPattern()) problems.push({ field: 'event_name', message: 'Choose the event to subscribe to.' });
+      const parsedHeaders = parseHeaderLines(headersControl.value);
+      if (parsedHeaders.error) problems.push({ field: 'headers', message: parsedHeaders.error });
       if (!urlControl.value.trim()) problems.push({ field: 'recipient_url', message: 'Enter the recipient: a webhook URL for http, an event bus ARN for eventbridge.' });
       if (!editing && !tokenControl.value) problems.push({ field: 'verification_token', message: 'Enter a verification token (or press Generate): deliveries are signed with it.' });
       if (!/^\d{1,5}$/.test(storeControl.value)) problems.push({ field: 'store_id', message: 'Store ID must be a whole number from 0 (all stores) to 65535.' });
@@ -123,8 +172,11 @@ export function subscriptionFormPage(main, { args, navigate }) {
       };
       // When the current sink could not be read, only a sink the user picked is sent, never the default guess.
       if (!editing || currentSink !== null || sinkControl.value !== initialSink) asyncEvent.metadata = sinkControl.value;
-      if (!editing) asyncEvent.event_name = eventControl.value.trim();
+      if (!editing) asyncEvent.event_name = usesPattern() ? patternControl.value.trim() : eventControl.value.trim();
       if (tokenControl.value) asyncEvent.verification_token = tokenControl.value;
+      // The rate is sent as typed (a string when it is not a number), so the server's rule judges it.
+      const rate = rateControl.value.trim() === '' ? '' : (Number.isFinite(Number(rateControl.value)) ? Number(rateControl.value) : rateControl.value);
+      Object.assign(asyncEvent, rulesRequest({ filter: filterControl.value.trim(), fields: fieldsControl.value.trim(), headers: parsedHeaders.headers ?? {}, max_per_second: rate }, current));
       submit.disabled = true;
       try {
         const saved = editing
@@ -141,6 +193,7 @@ export function subscriptionFormPage(main, { args, navigate }) {
     } },
     summary,
     field(ids.event, 'Event', eventControl, editing ? 'The event of a subscription cannot change; create a new subscription for another event.' : events ? 'Events declared in the enabled modules\' etc/async_events.xml.' : 'The event list is unavailable (GraphQL did not answer); type the event name.'),
+    editing ? null : field(ids.pattern, 'Event pattern', patternControl, 'Instead of one event: a pattern such as sales.order.* or *.created, matching every declared event it covers, now and later.'),
     field(ids.url, 'Recipient', urlControl, 'http: an absolute http(s) URL. eventbridge: the event bus name or ARN.'),
     field(ids.sink, 'Sink', sinkControl, 'How events reach the recipient (the subscription\'s metadata).'),
     field(ids.store, 'Store ID', storeControl, '0 receives the event of every store.'),
@@ -149,10 +202,15 @@ export function subscriptionFormPage(main, { args, navigate }) {
       h('div', { class: 'input-row' }, tokenControl, h('button', { type: 'button', class: 'secondary', onclick: () => { tokenControl.value = randomToken(); showToken.checked = true; tokenControl.type = 'text'; tokenControl.focus(); } }, 'Generate')),
       h('label', { class: 'check', for: showToken.id }, showToken, 'Show the token while typing'),
       h('p', { id: `${ids.token}-hint`, class: 'hint' }, editing
-        ? 'Write-only: the current token is never shown. Type a new one to replace it; the old one keeps signing for a grace period.'
+        ? 'Write-only: the current token is never shown. Type a new one to replace it; the old one keeps signing beside it for a grace period, 24 hours by default (Stores › Configuration › Advanced › System › Async Events › Token Rotation Grace Period).'
         : 'Signs every delivery (x-magento-signature, webhook-signature). Copy it to the receiver now: it is never shown again.'),
       h('p', { id: `${ids.token}-error`, class: 'error-text', hidden: true })),
     h('div', { class: 'field' }, h('label', { class: 'check', for: ids.status }, statusControl, 'Enabled (deliver events to this recipient)')),
+    h('fieldset', { class: 'rules' }, h('legend', null, 'Rules (optional)'),
+      field(ids.filter, 'Filter', filterControl, 'A search query over Magento\'s data (data.*), event_name and store_id; events it does not match are not delivered. A replay ignores it.'),
+      field(ids.fields, 'Fields', fieldsControl, 'Magento REST fields selection: only these parts of the data are delivered.'),
+      field(ids.headers, 'Extra headers', headersControl, 'http sink only. One Name: value per line; the signature, content and connection headers are the sidecar\'s.'),
+      field(ids.rate, 'Max per second', rateControl, 'Deliveries beyond this rate wait for their turn; they never fail for it. Empty: no limit.')),
     h('div', { class: 'row' }, submit, h('a', { class: 'button secondary', href: '#/subscriptions' }, 'Cancel')));
     tokenControl.setAttribute('aria-describedby', `${ids.token}-hint ${ids.token}-error`);
     summary.setAttribute('tabindex', '-1');

@@ -5,9 +5,11 @@ import { formatTime, storeLabel } from '../format.js';
 import { loadCatalog, loadSinksOf } from './catalog.js';
 import { latestOnly, pageHead } from './common.js';
 import { openPublishDialog } from './publish-dialog.js';
+import { healthCell, loadHealthOf } from './subscription-health.js';
 
 // Subscriptions: REST GET /V1/async_events with searchCriteria (paging, ascending id). REST never returns the sink
-// (`metadata`), so the sink column comes from GraphQL `subscription(id) { sink }`.
+// (`metadata`), so the sink column comes from GraphQL `subscription(id) { sink }`; the health column from REST
+// GET /V1/async_events/subscriptions/health?ids=… (one request per page).
 
 const PAGE_SIZE = 20;
 
@@ -67,11 +69,11 @@ export function subscriptionsPage(main, { params, navigate }) {
   const body = h('div', null, loading('Loading subscriptions…'));
   const requests = latestOnly();
   let catalog;
-  const catalogPromise = loadCatalog().then((c) => (catalog = c)).catch(() => (catalog = { events: null, sinks: [] }));
+  const catalogPromise = loadCatalog().then((c) => (catalog = c)).catch(() => (catalog = { events: null, argumentsOf: new Map(), sinks: [] }));
 
   const publish = async (eventName, storeId) => {
     await catalogPromise;
-    openPublishDialog({ events: catalog.events, eventName, storeId });
+    openPublishDialog({ events: catalog.events, argumentsOf: catalog.argumentsOf, eventName, storeId });
   };
 
   async function setStatus(row, active) {
@@ -95,7 +97,7 @@ export function subscriptionsPage(main, { params, navigate }) {
     }
   }
 
-  function render(result, sinks) {
+  function render(result, sinks, health) {
     const items = result.items ?? [];
     const total = result.total_count ?? items.length;
     if (total === 0 && (filters.event || filters.status)) {
@@ -114,12 +116,14 @@ export function subscriptionsPage(main, { params, navigate }) {
       dataTable([
         { label: 'ID', num: true, cell: (r) => String(r.subscription_id) },
         { label: 'Status', cell: (r) => (r.status ? badge('ok', 'Enabled') : badge('off', 'Disabled')) },
+        { label: 'Health', cell: (r) => healthCell(health.get(r.subscription_id)) },
         { label: 'Event', cell: (r) => h('code', null, r.event_name) },
         { label: 'Sink', cell: (r) => (sinks.get(r.subscription_id) ?? h('span', { class: 'muted', title: 'The sink could not be read (GraphQL unavailable)' }, '—')) },
         { label: 'Store', class: 'nowrap', cell: (r) => storeLabel(r.store_id) },
         { label: 'Recipient', cell: (r) => h('span', { class: 'wrap-any' }, r.recipient_url) },
-        { label: 'Subscribed', class: 'nowrap', cell: (r) => formatTime(r.subscribed_at) },
-        { label: 'Actions', cell: (r) => h('div', { class: 'actions' },
+        { label: 'Subscribed', cell: (r) => formatTime(r.subscribed_at) },
+        // Two buttons a row, so the table with its health column fits 1280 px with every action whole.
+        { label: 'Actions', cell: (r) => h('div', { class: 'actions two-up' },
           h('a', { class: 'button secondary small', href: `#/subscriptions/${r.subscription_id}/edit`, 'aria-label': `Edit subscription ${r.subscription_id}` }, 'Edit'),
           h('button', { type: 'button', class: 'secondary small', 'aria-label': `${r.status ? 'Disable' : 'Enable'} subscription ${r.subscription_id}`, onclick: () => setStatus(r, !r.status) }, r.status ? 'Disable' : 'Enable'),
           h('button', { type: 'button', class: 'secondary small', 'aria-label': `Send a test event to subscription ${r.subscription_id}`, onclick: () => publish(r.event_name, r.store_id) }, 'Test event'),
@@ -137,14 +141,11 @@ export function subscriptionsPage(main, { params, navigate }) {
     const isCurrent = requests.next();
     try {
       const result = await rest('GET', `/rest/V1/async_events?${criteria(page, filters)}`);
-      let sinks = new Map();
-      try {
-        sinks = await loadSinksOf((result.items ?? []).map((r) => r.subscription_id));
-      } catch {
-        // The list is still useful without the sink column.
-      }
+      const ids = (result.items ?? []).map((r) => r.subscription_id);
+      // The list is still useful without the sink or health column.
+      const [sinks, health] = await Promise.all([loadSinksOf(ids).catch(() => new Map()), loadHealthOf(ids).catch(() => new Map())]);
       if (!isCurrent()) return;
-      body.replaceChildren(render(result, sinks));
+      body.replaceChildren(render(result, sinks, health));
     } catch (error) {
       if (!isCurrent()) return;
       body.replaceChildren(errorState('Subscriptions could not be loaded', error, load));
