@@ -24,6 +24,8 @@ import { runSearchBench } from './search.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.BENCH_EVENTS ?? 20_000);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
+/** Interleaved rounds of the throughput part. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Which parts to run (comma-separated): throughput, latency, slow, backlog, search, batching, cli. Default: all. */
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'throughput,latency,slow,backlog,search,batching,cli').split(','));
 /** Parts that need neither RabbitMQ nor MariaDB: asked for alone, they run without them. */
@@ -64,8 +66,18 @@ async function startReceiver(delayMs: number): Promise<Receiver> {
       arrivals.size >= count
         ? Promise.resolve()
         : new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`receiver saw ${arrivals.size} of ${count} after ${timeoutMs} ms`)), timeoutMs);
-            waiters.push({ count, resolve: () => (clearTimeout(timer), resolve()) });
+            const started = Date.now();
+            // Fails early when nothing arrives for a while (a stuck run), not only at the overall timeout.
+            let seen = arrivals.size;
+            let progressAt = started;
+            const timer = setInterval(() => {
+              if (arrivals.size > seen) [seen, progressAt] = [arrivals.size, Date.now()];
+              if (Date.now() - started > timeoutMs || Date.now() - progressAt > 60_000) {
+                clearInterval(timer);
+                reject(new Error(`receiver saw ${arrivals.size} of ${count} after ${Date.now() - started} ms (last arrival ${Date.now() - progressAt} ms ago)`));
+              }
+            }, 1000);
+            waiters.push({ count, resolve: () => (clearInterval(timer), resolve()) });
           }),
     close: () => child.kill(),
   };
@@ -93,6 +105,19 @@ function peakRssMb(pid: number): number {
   return kb / 1024;
 }
 
+/**
+ * Waits until the receiver has seen `target` events in all, or, once 99.9 % of them have come, until nothing more
+ * comes for 15 s: a few events of a large backlog can go missing in a run (not explained yet), and the bench reports
+ * them instead of hanging. Returns how many of the `count` expected never arrived.
+ */
+async function waitDrained(receiver: Receiver, target: number, count: number): Promise<number> {
+  for (let last = -1, quietSince = Date.now(); receiver.arrivals.size < target; await new Promise((r) => setTimeout(r, 500))) {
+    if (receiver.arrivals.size !== last) [last, quietSince] = [receiver.arrivals.size, Date.now()];
+    if (Date.now() - quietSince > (target - receiver.arrivals.size <= count * 0.001 ? 15_000 : 120_000)) break;
+  }
+  return Math.max(0, target - receiver.arrivals.size);
+}
+
 /** The raw baseline: amqplib consume + undici POST + ack, nothing else. */
 async function rawBaseline(amqpUrl: string, receiver: Receiver, count: number, idOffset: number): Promise<number> {
   const connection = await amqp.connect(amqpUrl);
@@ -108,6 +133,7 @@ async function rawBaseline(amqpUrl: string, receiver: Receiver, count: number, i
   const pool = new Pool(new URL(receiver.url).origin, { connections: 128 });
   const consumer = await connection.createChannel();
   await consumer.prefetch(512);
+  const seenBefore = receiver.arrivals.size;
   const start = now();
   await consumer.consume(queue, (message) => {
     if (!message) return;
@@ -118,7 +144,7 @@ async function rawBaseline(amqpUrl: string, receiver: Receiver, count: number, i
         consumer.ack(message);
       }, () => consumer.nack(message));
   });
-  await receiver.waitFor(count, 120_000);
+  await receiver.waitFor(seenBefore + count, 120_000);
   const elapsed = now() - start;
   await consumer.close();
   await channel.close();
@@ -170,13 +196,17 @@ async function main(): Promise<void> {
     ASYNC_EVENTS_LOG_FORMAT: 'json',
   };
   const app = await createApp({ settings: await loadSettings({ env, cwd: ROOT }), logger: silentLogger() });
-  const sidecar = (nodeFlags: string[] = []) => {
+  const sidecar = (nodeFlags: string[] = [], extraEnv: Record<string, string> = {}) => {
     // BENCH_PROFILE=DIR writes a CPU profile of each sidecar process there (open it in Chrome DevTools).
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-    const child = spawn(process.execPath, [...profile, ...nodeFlags, path.join(ROOT, 'bin/async-events.js'), 'consumer:start', 'event.trigger.consumer'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, [...profile, ...nodeFlags, path.join(ROOT, 'bin/async-events.js'), 'consumer:start', 'event.trigger.consumer'], { env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'inherit'] });
     children.push(child);
     return track(child);
   };
+  // Chains whose lane was full go through the retry queue; a retry consumer in a process of its own (not measured)
+  // brings them to the receiver.
+  const retryConsumer = track(spawn(process.execPath, [path.join(ROOT, 'bin/async-events.js'), 'consumer:start', 'event.retry.consumer'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] }));
+  children.push(retryConsumer);
   const publishBacklog = async (count: number, idOffset: number) => {
     for (let i = 0; i < count; i += 1000) {
       await Promise.all(Array.from({ length: Math.min(1000, count - i) }, (_, j) => app.publish('sales.order.created', { id: idOffset + i + j }, 0)));
@@ -189,37 +219,54 @@ async function main(): Promise<void> {
   };
 
   try {
-    // 1. Throughput: the same backlog drained by the raw baseline and by the sidecar.
     const fast = await startReceiver(0);
-    const rawRate = await rawBaseline(vhost.url, fast, N, 1_000_000);
-    const sameWorkRate = await sameWorkBaseline({
-      amqpUrl: vhost.url,
-      magentoUrl: standin.url,
-      magentoToken: 'bench',
-      receiverUrl: fast.url,
-      mysql: { host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database },
-      count: N,
-      idOffset: 5_000_000,
-      waitForReceiver: (total) => fast.waitFor(total, 300_000),
-      receiverSeen: () => fast.arrivals.size,
-    });
     const subscription = await app.store.subscriptions.create({ eventName: 'sales.order.created', recipientUrl: fast.url, verificationToken: 'bench', metadata: 'http' });
-    await publishBacklog(N, 1);
-    const seenBefore = fast.arrivals.size;
-    const started = now();
+    // 1. Throughput: the same backlog drained by the raw baseline, the same-work script and the sidecar, in
+    // interleaved rounds (BENCH_ROUNDS) so that a neighbour's load falls on all three alike; ratios are per round.
+    if (PARTS.has('throughput')) {
+      const ratios: { sameWork: number; raw: number }[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const rawRate = await rawBaseline(vhost.url, fast, N, 40_000_000 + round * N);
+        const sameWorkRate = await sameWorkBaseline({
+          amqpUrl: vhost.url,
+          magentoUrl: standin.url,
+          magentoToken: 'bench',
+          receiverUrl: fast.url,
+          mysql: { host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database },
+          count: N,
+          idOffset: 50_000_000 + round * N,
+          waitForReceiver: (total) => fast.waitFor(total, 300_000),
+          receiverSeen: () => fast.arrivals.size,
+        });
+        const first = 30_000_000 + round * N;
+        const loggedBefore = await app.store.log.count();
+        await publishBacklog(N, first);
+        const seenBefore = fast.arrivals.size;
+        const started = now();
+        const child = sidecar();
+        const missing = await waitDrained(fast, seenBefore + N, N);
+        const times = [...fast.arrivals].filter(([id]) => id >= first && id < first + N).map(([, at]) => at);
+        const firstArrival = Math.min(...times);
+        const sidecarRate = rate(times.length, Math.max(...times) - firstArrival);
+        ratios.push({ sameWork: sidecarRate / sameWorkRate, raw: sidecarRate / rawRate });
+        report(`throughput round ${round + 1}/${ROUNDS} (${N} events, backlog drained): raw pipe ${rawRate.toFixed(0)} ev/s, same-work script ${sameWorkRate.toFixed(0)} ev/s, sidecar ${sidecarRate.toFixed(0)} ev/s; sidecar ÷ same-work ${((sidecarRate / sameWorkRate) * 100).toFixed(1)} %, sidecar ÷ raw ${((sidecarRate / rawRate) * 100).toFixed(1)} %; sidecar start-up ${((firstArrival - started) / 1000).toFixed(1)} s not counted${missing > 0 ? `; ${missing} sidecar events never arrived` : ''}`);
+        // The receiver has seen every event, but log writes and acks may still be in flight: let them settle so
+        // the next part starts on an idle machine.
+        for (let waited = 0; waited < 30_000 && (await app.store.log.count()) < loggedBefore + N - missing; waited += 200) await new Promise((r) => setTimeout(r, 200));
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      const median = (values: number[]) => percentile(values, 50) * 100;
+      report(`throughput, median of ${ROUNDS} rounds: sidecar ÷ same-work ${median(ratios.map((r) => r.sameWork)).toFixed(1)} % (goal ≥ 80 %), sidecar ÷ raw ${median(ratios.map((r) => r.raw)).toFixed(1)} % (goal above 28 %)`);
+    }
+
+    // 2. Latency at a steady 500 events/s, publish → arrival at the receiver, on a started, idle sidecar.
+    if (PARTS.has('latency')) {
     const child = sidecar();
-    await fast.waitFor(seenBefore + N, 300_000);
-    const firstArrival = Math.min(...[...fast.arrivals].filter(([id]) => id < N + 1).map(([, at]) => at));
-    const sidecarRate = rate(N, now() - firstArrival);
-    report(`throughput (${N} events, backlog drained): raw pipe ${rawRate.toFixed(0)} ev/s, same-work script ${sameWorkRate.toFixed(0)} ev/s, sidecar ${sidecarRate.toFixed(0)} ev/s; sidecar ÷ same-work ${((sidecarRate / sameWorkRate) * 100).toFixed(1)} % (goal ≥ 80 %), sidecar ÷ raw ${((sidecarRate / rawRate) * 100).toFixed(1)} % (goal above 28 %); sidecar start-up ${((firstArrival - started) / 1000).toFixed(1)} s not counted`);
-
-    // The receiver has seen every event, but log writes and acks may still be in flight: let them settle so the
-    // latency run starts on an idle sidecar.
-    while ((await app.store.log.count()) < N) await new Promise((r) => setTimeout(r, 200));
-    await new Promise((r) => setTimeout(r, 1000));
-
-    // 2. Latency at a steady 500 events/s, publish → arrival at the receiver.
-    const latencyEvents = PARTS.has('latency') ? 5000 : 0;
+    await publishBacklog(1, 1_999_999);
+    await fast.waitFor(fast.arrivals.size + 1, 60_000);
+    const seenBefore = fast.arrivals.size;
+    const latencyEvents = 5000;
     const publishedAt = new Map<number, number>();
     const base = 2_000_000;
     for (let i = 0; i < latencyEvents; i++) {
@@ -228,13 +275,12 @@ async function main(): Promise<void> {
       void app.publish('sales.order.created', { id }, 0);
       if (i % 5 === 4) await new Promise((r) => setTimeout(r, 10)); // 5 events per 10 ms = 500/s
     }
-    await fast.waitFor(seenBefore + N + latencyEvents, 60_000);
+    await fast.waitFor(seenBefore + latencyEvents, 60_000);
     const latencies = [...publishedAt].map(([id, at]) => (fast.arrivals.get(id) ?? NaN) - at).filter(Number.isFinite);
-    if (latencyEvents > 0) {
-      report(`latency at 500 ev/s (${latencies.length} events): p50 ${percentile(latencies, 50).toFixed(1)} ms, p90 ${percentile(latencies, 90).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms (target p99 ≤ 25 ms)`);
-    }
+    report(`latency at 500 ev/s (${latencies.length} events): p50 ${percentile(latencies, 50).toFixed(1)} ms, p90 ${percentile(latencies, 90).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms (target p99 ≤ 25 ms)`);
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
+    }
     fast.close();
 
     // 3. A slow (50 ms) receiver: concurrent delivery against one-at-a-time delivery.
@@ -264,16 +310,29 @@ async function main(): Promise<void> {
     slow.close();
     }
 
-    // 4. Peak RSS of the sidecar process while it drains a backlog: with Node's default heap sizing (V8 grows the
-    // heap lazily when memory is plentiful), and with the heap capped as the README recommends.
+    // 4. Peak RSS (VmHWM) of the sidecar process while it drains a backlog, with no flags and no NODE_OPTIONS, beside
+    // the same drain with the memory bounds switched off (ASYNC_EVENTS_MEMORY=unbounded), in the same run.
+    // BENCH_SIDECAR_FLAGS adds variants separated by ";", each node flags and NAME=value environment words (e.g.
+    // "--max-old-space-size=192;ASYNC_EVENTS_MEMORY=unbounded").
     if (PARTS.has('backlog')) {
-      for (const [label, flags] of [['default heap', []], ['--max-old-space-size=192', ['--max-old-space-size=192']]] as const) {
+      const variants: [label: string, flags: string[], extraEnv: Record<string, string>][] = [
+        ['defaults', [], {}],
+        ['memory bounds off', [], { ASYNC_EVENTS_MEMORY: 'unbounded' }],
+        ...(process.env.BENCH_SIDECAR_FLAGS ?? '').split(';').filter((v) => v.trim() !== '').map((v): [string, string[], Record<string, string>] => {
+          const words = v.trim().split(/\s+/);
+          // NAME=value words set the sidecar's environment; the rest are node flags.
+          const isEnv = (w: string) => /^[A-Z][A-Z0-9_]*=/.test(w);
+          return [v.trim(), words.filter((w) => !isEnv(w)), Object.fromEntries(words.filter(isEnv).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]))];
+        }),
+      ];
+      const drained: { label: string; rate: number; peak: number }[] = [];
+      for (const [index, [label, flags, extraEnv]] of variants.entries()) {
         const drain = await startReceiver(0);
         await app.store.subscriptions.update(subscription.id, { recipientUrl: drain.url });
-        const offset = label === 'default heap' ? 10_000_000 : 20_000_000;
+        const offset = 10_000_000 * (index + 1);
         await publishBacklog(BACKLOG, offset);
         const drainStart = now();
-        const drainChild = sidecar([...flags]);
+        const drainChild = sidecar(flags, extraEnv);
         let peak = 0;
         const sampler = setInterval(() => {
           try {
@@ -282,13 +341,22 @@ async function main(): Promise<void> {
             /* process gone */
           }
         }, 200);
-        await drain.waitFor(BACKLOG, 600_000);
+        await waitDrained(drain, BACKLOG, BACKLOG);
         peak = Math.max(peak, peakRssMb(drainChild.pid ?? 0));
         clearInterval(sampler);
-        report(`backlog of ${BACKLOG} (${label}): drained in ${((now() - drainStart) / 1000).toFixed(1)} s (${rate(BACKLOG, now() - drainStart).toFixed(0)} ev/s incl. start-up), peak RSS ${peak.toFixed(0)} MB (target ≤ 250 MB)`);
+        const times = [...drain.arrivals.values()];
+        const firstArrival = Math.min(...times);
+        const drainRate = rate(times.length, Math.max(...times) - firstArrival);
+        drained.push({ label, rate: drainRate, peak });
+        const missing = BACKLOG - times.length;
+        report(`backlog of ${BACKLOG} (${label}): drained at ${drainRate.toFixed(0)} ev/s (start-up of ${((firstArrival - drainStart) / 1000).toFixed(1)} s not counted)${missing > 0 ? `, ${missing} never arrived` : ''}, peak RSS ${peak.toFixed(0)} MB${index === 0 ? ' (goal ≤ 200 MB)' : ''}`);
         drainChild.kill('SIGTERM');
         await new Promise((r) => drainChild.once('exit', r));
         drain.close();
+      }
+      const [bounded, unbounded] = drained;
+      if (bounded && unbounded) {
+        report(`backlog: defaults peak RSS ${bounded.peak.toFixed(0)} MB (goal ≤ 200 MB) at ${((bounded.rate / unbounded.rate) * 100).toFixed(1)} % of the throughput with the bounds off (${unbounded.peak.toFixed(0)} MB) (goal ≥ 90 %)`);
       }
     }
 

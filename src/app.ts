@@ -44,6 +44,8 @@ export interface AppOptions {
   readonly concurrency?: { readonly global?: number; readonly perSubscription?: number };
   /** Messages each consumer takes at once (AMQP prefetch, claimed rows). */
   readonly prefetch?: number;
+  /** Message body bytes each consumer handles at once (see queue/intake-budget.ts). */
+  readonly prefetchBytes?: number;
   /** Database-queue polling and lease, shortened by tests. */
   readonly databaseQueue?: { readonly pollIntervalMs?: number; readonly leaseSeconds?: number };
   /** Backoff of the Magento outage breaker (tests shorten it; production doubles from 1 s up to 60 s). */
@@ -553,7 +555,7 @@ export async function createApp(options: AppOptions): Promise<App> {
             name === 'event.trigger.consumer'
               ? createTriggerHandler({ ...attempts, events, callback, chainSalt })
               : createRetryHandler(attempts);
-          consumers.push(await startConsumer(name, { transport, handler, prefetch, logger }));
+          consumers.push(await startConsumer(name, { transport, handler, prefetch, ...(options.prefetchBytes !== undefined ? { prefetchBytes: options.prefetchBytes } : {}), logger }));
         }
         every(5000, async () => {
           metrics.queueDepth.set({ queue: 'event.trigger' }, await transport.depth('event.trigger'));

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createApp, type App, type AppOptions } from '../app.ts';
+import type { HttpServer } from '../api/http-server.ts';
 import { apiTokenFile } from '../config/generated-files.ts';
-import { createHttpServer, type HttpServer } from '../api/http-server.ts';
-import { mountGraphqlAndConsole } from '../api/mount-extras.ts';
 import type { Settings } from '../config/settings.ts';
 import { CONSUMERS, isConsumerName, type ConsumerName } from '../delivery/consumers.ts';
 import { AsyncEventsError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { boundHeapGrowth } from '../memory.ts';
 import { onShutdownSignal } from '../shutdown.ts';
 import { fail, serviceLogger, settingsFrom, usage, type Flags } from './common.ts';
 
@@ -26,12 +26,15 @@ export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<App
     return value;
   };
   const prefetch = int('ASYNC_EVENTS_PREFETCH');
+  // `unbounded` switches the memory bounds off (the prefetch byte budget, the heap growth limit of memory.ts).
+  const prefetchBytes = env.ASYNC_EVENTS_MEMORY === 'unbounded' ? 0 : int('ASYNC_EVENTS_PREFETCH_BYTES');
   const global = int('ASYNC_EVENTS_CONCURRENCY');
   const perSubscription = int('ASYNC_EVENTS_CONCURRENCY_PER_SUBSCRIPTION');
   const pollIntervalMs = int('ASYNC_EVENTS_QUEUE_POLL_MS');
   const leaseSeconds = int('ASYNC_EVENTS_QUEUE_LEASE_SECONDS');
   return {
     ...(prefetch ? { prefetch } : {}),
+    ...(prefetchBytes !== undefined ? { prefetchBytes } : {}),
     concurrency: { ...(global ? { global } : {}), ...(perSubscription ? { perSubscription } : {}) },
     databaseQueue: { ...(pollIntervalMs ? { pollIntervalMs } : {}), ...(leaseSeconds ? { leaseSeconds } : {}) },
   };
@@ -56,7 +59,11 @@ async function ensureApiToken(settings: Settings, logger: Logger): Promise<Setti
 
 /** Runs the HTTP server and the consumers until SIGTERM/SIGINT. */
 export async function startServer(settings: Settings, logger: Logger, consumers: readonly ConsumerName[], options: Partial<AppOptions> = {}): Promise<{ app: App; http: HttpServer | undefined; stop: () => Promise<void> }> {
+  const heapFlags = boundHeapGrowth();
+  if (heapFlags.length > 0) logger.debug({ flags: heapFlags }, 'V8 heap growth bounded');
   const app = await createApp({ settings, logger, ...tuningFromEnv(), ...options });
+  // Imported here, not at the top: `consumer:start` serves no HTTP and need not load the API, GraphQL or console.
+  const [{ createHttpServer }, { mountGraphqlAndConsole }] = await Promise.all([import('../api/http-server.ts'), import('../api/mount-extras.ts')]);
   let http: HttpServer | undefined;
   let endLiveFeeds = () => {};
   try {
@@ -106,6 +113,8 @@ export async function startConsumer(name: string, flags: Flags): Promise<void> {
   try {
     const logger = serviceLogger();
     const settings = await settingsFrom(flags);
+    const heapFlags = boundHeapGrowth();
+    if (heapFlags.length > 0) logger.debug({ flags: heapFlags }, 'V8 heap growth bounded');
     const app = await createApp({ settings, logger, ...tuningFromEnv() });
     await app.startConsumers([name]);
     onShutdownSignal(logger, () => app.close(), settings.shutdownTimeoutMs);

@@ -43,6 +43,7 @@ export const LOG_FORMATS = ['json'] as const;
 /** Tuning of the consumers (README, "Tuning"): positive whole numbers, flags of `start` and `consumer:start`. */
 export const TUNING_VARIABLES = {
   ASYNC_EVENTS_PREFETCH: 'messages each consumer takes at once (512)',
+  ASYNC_EVENTS_PREFETCH_BYTES: 'message body bytes each consumer handles at once; more wait unstarted (8388608)',
   ASYNC_EVENTS_CONCURRENCY: 'deliveries in flight (1024)',
   ASYNC_EVENTS_CONCURRENCY_PER_SUBSCRIPTION: 'deliveries in flight per subscription (128)',
   ASYNC_EVENTS_QUEUE_POLL_MS: 'database queue idle poll in ms (200)',

@@ -39,10 +39,10 @@ export function withFailureBackoff(handler: MessageHandler, logger: Logger, maxD
 /** Starts one consumer; `stop()` stops taking messages and resolves when the in-flight ones are done. */
 export async function startConsumer(
   name: ConsumerName,
-  options: { transport: QueueTransport; handler: MessageHandler; prefetch: number; logger: Logger },
+  options: { transport: QueueTransport; handler: MessageHandler; prefetch: number; prefetchBytes?: number; logger: Logger },
 ): Promise<QueueConsumer> {
   const queue = CONSUMERS[name];
-  const consumer = await options.transport.consume(queue, withFailureBackoff(options.handler, options.logger), { prefetch: options.prefetch });
+  const consumer = await options.transport.consume(queue, withFailureBackoff(options.handler, options.logger), { prefetch: options.prefetch, ...(options.prefetchBytes !== undefined ? { prefetchBytes: options.prefetchBytes } : {}) });
   options.logger.info({ consumer: name, queue, transport: options.transport.kind, prefetch: options.prefetch }, 'consumer started');
   return {
     stop: async () => {

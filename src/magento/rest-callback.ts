@@ -3,6 +3,7 @@ import { AsyncEventsError } from '../errors.ts';
 import { faultOfStatus, MagentoCallbackError } from './callback-error.ts';
 import type { Logger } from '../logger.ts';
 import { phpJsonEncode } from '../sinks/php-json.ts';
+import { createRequestDeadlines, readBodyText } from '../sinks/request-deadlines.ts';
 import type { EventDefinition, StoreId } from '../types.ts';
 import type { MagentoCallback } from './callback.ts';
 import type { WebapiRoute, WebapiRouteIndex } from './webapi-routes.ts';
@@ -40,6 +41,7 @@ export function createRestCallback(options: RestCallbackOptions): MagentoCallbac
   const timeoutMs = options.timeoutMs ?? 30_000;
   const pool = new Pool(base.origin, { connections: options.connections ?? 10, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const logger = options.logger.child({ stage: 'magento-callback' });
+  const deadlines = createRequestDeadlines(timeoutMs);
 
   async function call(method: string, pathAndQuery: string, body: string | undefined, what: string, signal?: AbortSignal): Promise<string> {
     const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, accept: 'application/json' };
@@ -47,17 +49,18 @@ export function createRestCallback(options: RestCallbackOptions): MagentoCallbac
     const target = `${method} ${basePath}${pathAndQuery}`;
     let status: number;
     let text: string;
+    const deadline = deadlines.start(signal);
     try {
-      const response = await pool.request({ method: method as 'GET', path: basePath + pathAndQuery, headers, body, signal: signal ? AbortSignal.any([AbortSignal.timeout(timeoutMs), signal]) : AbortSignal.timeout(timeoutMs) });
-      const chunks: Buffer[] = [];
-      for await (const chunk of response.body) chunks.push(chunk as Buffer);
+      const response = await pool.request({ method: method as 'GET', path: basePath + pathAndQuery, headers, body, signal: deadline.signal });
       status = response.statusCode;
-      text = Buffer.concat(chunks).toString('utf8');
+      text = await readBodyText(response.body);
     } catch (error) {
       const timedOut = error instanceof Error && (error.name === 'TimeoutError' || /timeout/i.test(error.message));
       const reason = timedOut ? `no complete response within ${timeoutMs} ms` : describe(error);
       if (signal?.aborted) throw new AsyncEventsError('SHUTTING_DOWN', `Magento callback ${target} for ${what} aborted: shutting down`, { url: target }, { cause: error });
       throw new MagentoCallbackError('outage', `Magento callback ${target} for ${what} failed: ${reason}`, { url: target }, { cause: error });
+    } finally {
+      deadline.done();
     }
     if (status < 200 || status >= 300) {
       const message = magentoMessage(text);

@@ -28,6 +28,11 @@ export type MessageHandler = (delivery: QueueDelivery) => Promise<void>;
 export interface ConsumeOptions {
   /** Messages handled at once (AMQP prefetch; claimed rows for the database queue). */
   readonly prefetch: number;
+  /**
+   * Body bytes handled at once (default 8 MiB, see intake-budget.ts; 0 = no byte bound): past it, messages wait
+   * unstarted until earlier ones finish. One message always runs, however large.
+   */
+  readonly prefetchBytes?: number;
 }
 
 export interface QueueConsumer {

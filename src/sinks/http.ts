@@ -5,6 +5,7 @@ import type { DeliveryOutcome, Subscription } from '../types.ts';
 import { createAddressGuard, type Resolver } from './address-guard.ts';
 import { sendableExtraHeaders } from './extra-headers.ts';
 import { CLOUDEVENT_CONTENT_TYPE, cloudEventBody, LEGACY_CONTENT_TYPE, legacyBody } from './payload.ts';
+import { createRequestDeadlines, readBodyText } from './request-deadlines.ts';
 import type { DeliveryAttemptRequest, Sink } from './sink.ts';
 import { signatureHeaders } from './signing.ts';
 
@@ -44,6 +45,7 @@ export function createHttpSink(options: HttpSinkOptions): Sink {
     bodyTimeout: totalTimeoutMs,
   });
   const logger = options.logger.child({ sink: 'http' });
+  const deadlines = createRequestDeadlines(totalTimeoutMs);
 
   async function deliver(attempt: DeliveryAttemptRequest): Promise<DeliveryOutcome> {
     const { subscription, payload } = attempt;
@@ -65,11 +67,11 @@ export function createHttpSink(options: HttpSinkOptions): Sink {
       'user-agent': userAgent,
       ...signatureHeaders({ id: payload.uuid, body, token: subscription.verificationToken, previousTokens, now: now() }),
     };
-    const timeout = AbortSignal.timeout(totalTimeoutMs);
-    const signal = attempt.signal ? AbortSignal.any([timeout, attempt.signal]) : timeout;
+    const deadline = deadlines.start(attempt.signal);
     try {
-      const response = await request(url, { method: 'POST', headers, body, signal, dispatcher: agent });
-      const text = await readCapped(response.body, RESPONSE_DATA_MAX_BYTES + 4);
+      const response = await request(url, { method: 'POST', headers, body, signal: deadline.signal, dispatcher: agent });
+      // Enough for response_data; the rest is not worth waiting for.
+      const text = await readBodyText(response.body, RESPONSE_DATA_MAX_BYTES + 4);
       return outcomeFor(response.statusCode, response.headers, text, now());
     } catch (error) {
       if (attempt.signal?.aborted) {
@@ -77,9 +79,11 @@ export function createHttpSink(options: HttpSinkOptions): Sink {
       }
       const forbidden = findForbidden(error);
       if (forbidden) return final(forbidden.message);
-      const reason = timeout.aborted ? `no complete response within ${totalTimeoutMs} ms` : describeNetworkError(error);
+      const reason = deadline.timedOut ? `no complete response within ${totalTimeoutMs} ms` : describeNetworkError(error);
       logger.debug({ subscriptionId: subscription.id, uuid: payload.uuid, err: error }, 'http delivery failed');
       return { success: false, retryable: true, responseData: truncateUtf8(`${url.origin}: ${reason}`) };
+    } finally {
+      deadline.done();
     }
   }
 
@@ -150,21 +154,6 @@ export function truncateUtf8(text: string, maxBytes = RESPONSE_DATA_MAX_BYTES): 
   let cut = maxBytes - Buffer.byteLength(TRUNCATION_MARK);
   while (cut > 0 && ((bytes[cut] as number) & 0xc0) === 0x80) cut--;
   return bytes.subarray(0, cut).toString('utf8') + TRUNCATION_MARK;
-}
-
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= maxBytes) {
-      // Enough for response_data; the rest is not worth waiting for.
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function findForbidden(error: unknown): AsyncEventsError | undefined {

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import type { Logger } from '../logger.ts';
 import type { Chain, ChainStatus } from '../types.ts';
 import { fromDbDateTime, nowDbDateTime, requiredDbDateTime, toDbDateTime } from './datetime.ts';
@@ -65,6 +65,13 @@ interface QueuedAttempt {
 const MAX_CONCURRENT_WRITES = 2;
 const MAX_BATCH_ROWS = 200;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+/** The table a compiled `select * from <table>` reads, unquoted. */
+function compiledTable(compiled: string): string {
+  const match = /from\s+[`"]([^`"]+)[`"]/.exec(compiled);
+  if (!match?.[1]) throw new Error(`cannot read the table name of: ${compiled}`);
+  return match[1];
+}
 
 function takeBatch(queue: QueuedAttempt[]): QueuedAttempt[] {
   let bytes = 0;
@@ -147,53 +154,56 @@ export function createDeliveryLog(db: Kysely<Database>, dialect: 'mysql' | 'sqli
     }
   }
 
+  /*
+   * The grouped write is the one statement set run for every delivery, so its SQL is written out here instead of
+   * being built by the query builder for each group: the same statements Kysely produced (the prefix plugin's table
+   * names included), with the driver binding the values exactly as before.
+   */
+  const q = dialect === 'mysql' ? (name: string) => `\`${name}\`` : (name: string) => `"${name}"`;
+  let tables: { log: string; chain: string; target: string } | undefined;
+  /** Table names as the plugins (env.php's table prefix) make them, read from one compiled query each. */
+  const tableNames = () =>
+    (tables ??= {
+      log: compiledTable(db.selectFrom('async_event_subscriber_log').selectAll().compile().sql),
+      chain: compiledTable(db.selectFrom('async_event_chain').selectAll().compile().sql),
+      target: compiledTable(db.selectFrom('async_event_attempt_target').selectAll().compile().sql),
+    });
+  const rowsSql = (width: number, count: number): string => {
+    const row = `(${new Array<string>(width).fill('?').join(', ')})`;
+    return new Array<string>(count).fill(row).join(', ');
+  };
+  const LOG_COLUMNS = ['uuid', 'subscription_id', 'success', 'response_data', 'created', 'serialized_data'].map(q).join(', ');
+  const CHAIN_COLUMNS = ['uuid', 'subscription_id', 'event_name', 'store_id', 'status', 'attempts', 'death_count', 'next_attempt_at', 'created', 'updated'].map(q).join(', ');
+  const TARGET_COLUMNS = ['log_id', 'recipient_url', 'sink'].map(q).join(', ');
+  const chainUpsert = (chain: string): string =>
+    dialect === 'mysql'
+      ? ` on duplicate key update \`status\` = VALUES(\`status\`), \`attempts\` = \`attempts\` + 1, \`death_count\` = VALUES(\`death_count\`), \`next_attempt_at\` = VALUES(\`next_attempt_at\`), \`updated\` = ?`
+      : ` on conflict ("uuid") do update set "status" = "excluded"."status", "attempts" = ${q(chain)}."attempts" + 1, "death_count" = "excluded"."death_count", "next_attempt_at" = "excluded"."next_attempt_at", "updated" = ?`;
+
   async function writeBatch(batch: readonly QueuedAttempt[]): Promise<number[]> {
     const now = nowDbDateTime();
+    const names = tableNames();
+    const logValues: unknown[] = [];
+    const chainValues: unknown[] = [];
+    for (const { record } of batch) {
+      logValues.push(record.uuid, record.subscriptionId, record.success ? 1 : 0, record.responseData, now, record.serializedData);
+      chainValues.push(
+        record.uuid,
+        record.subscriptionId,
+        record.eventName,
+        record.storeId,
+        record.chainStatus,
+        1,
+        record.deathCount,
+        record.nextAttemptAt ? toDbDateTime(record.nextAttemptAt) : null,
+        now,
+        now,
+      );
+    }
+    chainValues.push(now);
     return db.transaction().execute(async (trx) => {
-      const inserted = await trx
-        .insertInto('async_event_subscriber_log')
-        .values(
-          batch.map(({ record }) => ({
-            uuid: record.uuid,
-            subscription_id: record.subscriptionId,
-            success: record.success ? 1 : 0,
-            response_data: record.responseData,
-            created: now,
-            serialized_data: record.serializedData,
-          })),
-        )
-        .executeTakeFirstOrThrow();
-      const chains = batch.map(({ record }) => ({
-        uuid: record.uuid,
-        subscription_id: record.subscriptionId,
-        event_name: record.eventName,
-        store_id: record.storeId,
-        status: record.chainStatus,
-        attempts: 1,
-        death_count: record.deathCount,
-        next_attempt_at: record.nextAttemptAt ? toDbDateTime(record.nextAttemptAt) : null,
-        created: now,
-        updated: now,
-      }));
-      const insertChains = trx.insertInto('async_event_chain').values(chains);
-      await (dialect === 'mysql'
-        ? insertChains.onDuplicateKeyUpdate({
-            status: sql<string>`VALUES(${sql.ref('status')})`,
-            attempts: sql<number>`${sql.ref('attempts')} + 1`,
-            death_count: sql<number>`VALUES(${sql.ref('death_count')})`,
-            next_attempt_at: sql<string | null>`VALUES(${sql.ref('next_attempt_at')})`,
-            updated: now,
-          })
-        : insertChains.onConflict((oc) =>
-            oc.column('uuid').doUpdateSet((eb) => ({
-              status: eb.ref('excluded.status'),
-              attempts: sql<number>`${sql.ref('async_event_chain.attempts')} + 1`,
-              death_count: eb.ref('excluded.death_count'),
-              next_attempt_at: eb.ref('excluded.next_attempt_at'),
-              updated: now,
-            })),
-          )
-      ).execute();
+      const inserted = await trx.executeQuery(CompiledQuery.raw(`insert into ${q(names.log)} (${LOG_COLUMNS}) values ${rowsSql(6, batch.length)}`, logValues));
+      await trx.executeQuery(CompiledQuery.raw(`insert into ${q(names.chain)} (${CHAIN_COLUMNS}) values ${rowsSql(10, batch.length)}${chainUpsert(names.chain)}`, chainValues));
       const gone = batch.filter(({ record }) => record.disableSubscription).map(({ record }) => record.subscriptionId);
       if (gone.length > 0) {
         await trx.updateTable('async_event_subscriber').set({ status: 0, modified: now }).where('subscription_id', 'in', gone).execute();
@@ -206,10 +216,13 @@ export function createDeliveryLog(db: Kysely<Database>, dialect: 'mysql' | 'sqli
       const first = dialect === 'mysql' ? reported : reported - batch.length + 1;
       const ids = batch.map((_, i) => first + i);
       // Where each attempt went, in the same transaction: one more multi-row statement per group, not per attempt.
-      const targets = batch.flatMap(({ record }, i) =>
-        record.recipientUrl === undefined ? [] : [{ log_id: ids[i] ?? 0, recipient_url: record.recipientUrl, sink: record.sink ?? '' }],
-      );
-      if (targets.length > 0) await trx.insertInto('async_event_attempt_target').values(targets).execute();
+      const targetValues: unknown[] = [];
+      batch.forEach(({ record }, i) => {
+        if (record.recipientUrl !== undefined) targetValues.push(ids[i] ?? 0, record.recipientUrl, record.sink ?? '');
+      });
+      if (targetValues.length > 0) {
+        await trx.executeQuery(CompiledQuery.raw(`insert into ${q(names.target)} (${TARGET_COLUMNS}) values ${rowsSql(3, targetValues.length / 3)}`, targetValues));
+      }
       return ids;
     });
   }

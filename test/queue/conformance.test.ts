@@ -59,6 +59,37 @@ describe.each(QUEUE_CASES)('queue conformance: $name', (queueCase) => {
       expect(bodies).toEqual([body]);
     });
 
+    it('handles no more body bytes at once than prefetchBytes, one message at least', async () => {
+      const bodies = Array.from({ length: 6 }, (_, i) => encodeTriggerMessage('sales.order.created', { id: i, pad: 'x'.repeat(1000) }, 1));
+      for (const body of bodies) await transport.publishTrigger(body);
+      const size = bodies[0]?.length ?? 0;
+      let running = 0;
+      let most = 0;
+      const seen: string[] = [];
+      const handler = async (delivery: QueueDelivery) => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        running--;
+        seen.push(delivery.body);
+      };
+      // Room for two bodies: the third waits although the count prefetch would take all six.
+      const consumer = await transport.consume('event.trigger', handler, { prefetch: 10, prefetchBytes: size * 2 + 10 });
+      await waitUntil(() => seen.length === 6, 'all six');
+      await consumer.stop();
+      expect(most).toBe(2);
+      expect([...seen].sort()).toEqual([...bodies].sort());
+
+      // A budget smaller than one message still lets that message through, one at a time.
+      seen.length = 0;
+      most = 0;
+      for (const body of bodies.slice(0, 3)) await transport.publishTrigger(body);
+      const small = await transport.consume('event.trigger', handler, { prefetch: 10, prefetchBytes: 10 });
+      await waitUntil(() => seen.length === 3, 'all three');
+      await small.stop();
+      expect(most).toBe(1);
+    });
+
     it('delivers in publish order to one consumer with prefetch 1', async () => {
       const bodies = Array.from({ length: 40 }, (_, i) => encodeTriggerMessage('e', { i }));
       await Promise.all(bodies.map((body) => transport.publishTrigger(body)));

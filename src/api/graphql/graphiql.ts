@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphiQLOptions, Plugin } from 'graphql-yoga';
 
 /**
@@ -8,10 +7,12 @@ import type { GraphiQLOptions, Plugin } from 'graphql-yoga';
  * nothing else may run; it may talk to this origin only and be framed by no one. Monaco's editor injects style
  * elements at run time and starts its workers from blob: URLs, hence those two allowances.
  */
-export function offlineGraphiql(): { render: (options?: GraphiQLOptions) => string; plugin: Plugin } {
+export function offlineGraphiql(): { render: (options?: GraphiQLOptions) => Promise<string>; plugin: Plugin } {
   let policy: string | undefined;
   return {
-    render(options) {
+    async render(options) {
+      // Imported when the page is first asked for: the inlined IDE is some 30 MB of heap a server need not hold.
+      const { renderGraphiQL } = await import('@graphql-yoga/render-graphiql');
       const html = renderGraphiQL(options);
       policy ??= policyFor(html);
       return html;

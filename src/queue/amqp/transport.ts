@@ -3,6 +3,7 @@ import { connect, type Channel, type ChannelModel, type ConfirmChannel, type Con
 import { AsyncEventsError, coerceError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { RetryMessage } from '../../types.ts';
+import { createIntakeBudget, DEFAULT_PREFETCH_BYTES, type IntakeBudget } from '../intake-budget.ts';
 import { newMessageId } from '../message-id.ts';
 import { DEAD_LETTER_ROUTING_KEY, DEFAULT_EXCHANGE, FAILOVER_EXCHANGE, RETRY_ROUTING_KEY, TRIGGER_TOPIC, delayRoute } from '../names.ts';
 import { encodeRetryMessage, parseRetryMessage } from '../publish.ts';
@@ -38,6 +39,8 @@ interface ConsumerState {
   readonly queue: QueueName;
   readonly handler: MessageHandler;
   readonly prefetch: number;
+  /** Body bytes in flight: past it, delivered messages wait unstarted (the broker's prefetch bounds their count). */
+  readonly budget: IntakeBudget;
   stopped: boolean;
   channel: Channel | undefined;
   consumerTag: string | undefined;
@@ -56,6 +59,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
   const triggerExchange = options.exchange ?? DEFAULT_EXCHANGE;
   const unavailableTimeoutMs = options.unavailableTimeoutMs ?? 15_000;
   const consumers = new Set<ConsumerState>();
+  const closedChannels = new WeakSet<Channel>();
   let recovering: RecoveringChannelModel | undefined;
   let starting: Promise<void> | undefined;
   let session: Session | undefined;
@@ -279,6 +283,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
       logger.error({ err: error, queue: consumer.queue }, 'AMQP consuming channel error');
     });
     channel.on('close', () => {
+      closedChannels.add(channel);
       if (consumer.channel === channel && !consumer.stopped) recycle(current, `consuming channel of ${consumer.queue} closed`);
     });
     await channel.prefetch(consumer.prefetch);
@@ -300,6 +305,15 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
       recycle(current, `broker cancelled the consumer of ${consumer.queue}`);
       return;
     }
+    const bytes = message.content.length;
+    consumer.budget.admit(bytes, () => {
+      // Its channel closed while it waited: the broker hands it out again, so it is neither run nor settled here.
+      if (closedChannels.has(channel)) consumer.budget.release(bytes);
+      else handleMessage(consumer, channel, message, bytes);
+    });
+  }
+
+  function handleMessage(consumer: ConsumerState, channel: Channel, message: ConsumeMessage, bytes: number): void {
     const body = message.content.toString('utf8');
     const delivery: QueueDelivery = {
       queue: consumer.queue,
@@ -325,7 +339,8 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
           logger.warn({ err: error, queue: consumer.queue, messageId: delivery.messageId }, 'handler rejected message; handing it back');
           settle(() => channel.nack(message, false, true));
         },
-      );
+      )
+      .finally(() => consumer.budget.release(bytes));
     consumer.inFlight.add(handled);
     void handled.finally(() => consumer.inFlight.delete(handled));
   }
@@ -378,7 +393,8 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
       if (!Number.isInteger(consumeOptions.prefetch) || consumeOptions.prefetch < 1) {
         throw new AsyncEventsError('VALIDATION_FAILED', `prefetch must be a whole number ≥ 1, got ${consumeOptions.prefetch}`);
       }
-      const consumer: ConsumerState = { queue, handler, prefetch: consumeOptions.prefetch, stopped: false, channel: undefined, consumerTag: undefined, inFlight: new Set() };
+      const budget = createIntakeBudget(consumeOptions.prefetchBytes ?? DEFAULT_PREFETCH_BYTES);
+      const consumer: ConsumerState = { queue, handler, prefetch: consumeOptions.prefetch, budget, stopped: false, channel: undefined, consumerTag: undefined, inFlight: new Set() };
       const current = await liveSession(Date.now() + unavailableTimeoutMs);
       consumers.add(consumer);
       try {

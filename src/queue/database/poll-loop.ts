@@ -1,4 +1,5 @@
 import type { Logger } from '../../logger.ts';
+import { createIntakeBudget } from '../intake-budget.ts';
 import type { MessageHandler, QueueConsumer, QueueDelivery } from '../transport.ts';
 
 /** A message taken from a table, with the row key that settles it. */
@@ -20,19 +21,23 @@ export interface ClaimSource {
 
 export interface PollLoopOptions {
   readonly prefetch: number;
+  /** Body bytes handled at once (see intake-budget.ts; 0: no byte bound); no new claims while rows wait for it. */
+  readonly prefetchBytes: number;
   readonly pollIntervalMs: number;
   readonly leaseSeconds: number;
   readonly logger: Logger;
 }
 
 /**
- * Polls a table-backed queue: at most `prefetch` handlers at once, idle polls every `pollIntervalMs`, and the next
- * poll at once after a full batch or a finished handler. Leases are renewed while handlers run, so only a consumer
+ * Polls a table-backed queue: at most `prefetch` rows claimed at once, handled within the byte budget; idle polls
+ * every `pollIntervalMs`, and the next poll at once after a full batch or a finished handler. Leases are renewed while handlers run, so only a consumer
  * that died loses its rows to another one.
  */
 export function startPollLoop(source: ClaimSource, handler: MessageHandler, options: PollLoopOptions): QueueConsumer {
   const { logger } = options;
+  /** Claimed rows, started or waiting for the byte budget (their leases are renewed either way). */
   const inFlight = new Map<number, Promise<void>>();
+  const budget = createIntakeBudget(options.prefetchBytes);
   let stopped = false;
   let signalled = false;
   let wake: (() => void) | undefined;
@@ -59,7 +64,9 @@ export function startPollLoop(source: ClaimSource, handler: MessageHandler, opti
   };
 
   const run = (claimed: Claimed): void => {
-    const handled = Promise.resolve(claimed.delivery)
+    // UTF-16 length: cheap, and the same as the byte count for the ASCII JSON Magento writes.
+    const bytes = claimed.delivery.body.length;
+    const handled = new Promise<QueueDelivery>((admitted) => budget.admit(bytes, () => admitted(claimed.delivery)))
       .then(handler)
       .then(
         () => source.ack(claimed.key),
@@ -73,6 +80,7 @@ export function startPollLoop(source: ClaimSource, handler: MessageHandler, opti
         logger.error({ err: error, queue: claimed.delivery.queue, messageId: claimed.delivery.messageId }, 'could not settle message; it will be redelivered');
       })
       .finally(() => {
+        budget.release(bytes);
         inFlight.delete(claimed.key);
         notify();
       });
@@ -91,7 +99,7 @@ export function startPollLoop(source: ClaimSource, handler: MessageHandler, opti
   const loop = (async () => {
     while (!stopped) {
       const free = options.prefetch - inFlight.size;
-      if (free <= 0) {
+      if (free <= 0 || budget.waiting > 0 || !budget.fits(1)) {
         await pause(options.pollIntervalMs);
         continue;
       }

@@ -6,6 +6,7 @@ import type { RetryMessage } from '../../types.ts';
 import { DEAD_LETTER_QUEUE, DEAD_LETTER_ROUTING_KEY, RETRY_QUEUE, TRIGGER_QUEUE, TRIGGER_TOPIC } from '../names.ts';
 import { encodeRetryMessage, parseRetryMessage } from '../publish.ts';
 import type { ConsumeOptions, MessageHandler, QueueConsumer, QueueName, QueueTransport } from '../transport.ts';
+import { DEFAULT_PREFETCH_BYTES } from '../intake-budget.ts';
 import { createDbClock } from './clock.ts';
 import { startPollLoop, type ClaimSource } from './poll-loop.ts';
 
@@ -263,7 +264,7 @@ export function createDatabaseQueue(options: DatabaseQueueOptions): QueueTranspo
         throw new AsyncEventsError('VALIDATION_FAILED', `prefetch must be a whole number ≥ 1, got ${consumeOptions.prefetch}`);
       }
       const source = queue === RETRY_QUEUE ? retrySource : triggerSource(await requiredQueueId(queue), queue);
-      const loop = startPollLoop(source, handler, { prefetch: consumeOptions.prefetch, pollIntervalMs, leaseSeconds, logger });
+      const loop = startPollLoop(source, handler, { prefetch: consumeOptions.prefetch, prefetchBytes: consumeOptions.prefetchBytes ?? DEFAULT_PREFETCH_BYTES, pollIntervalMs, leaseSeconds, logger });
       const consumer: QueueConsumer = {
         async stop() {
           consumers.delete(consumer);
