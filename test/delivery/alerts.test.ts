@@ -141,11 +141,14 @@ describe('an alert URL that never answers does not slow deliveries', () => {
     await waitFor('forty ended chains', async () => (await sidecar.app.store.log.chains({ limit: 1000 })).filter((c) => c.status === 'delivered' || c.status === 'dead').length === 40, 30_000);
     await sidecar.app.health.settle();
 
-    // Per failing subscription: chain.dead (then held for the hour), failing 50 % (1 of 2) and 100 % (2 of 2).
+    // Per failing subscription at least chain.dead (then held for the hour) and failing 100 % (2 of 2), with 50 % too
+    // when its failures were written in two groups: two alerts are in flight, two queued, the rest dropped.
     const alerts = await counterValues(sidecar.app.metrics.registry);
     const dropped = Object.entries(alerts).filter(([key]) => key.endsWith('/dropped')).reduce((n, [, v]) => n + v, 0);
-    expect(dropped).toBe(3 * 3 - 2 - 2);
+    expect(dropped).toBeGreaterThanOrEqual(3 * 2 - 2 - 2);
+    expect(dropped).toBeLessThanOrEqual(3 * 3 - 2 - 2);
     // The alert URL got its two requests and has answered none, yet every delivery was made and logged.
+    await waitFor('the alert URL to get its two requests', () => alertUrl.requests.length === 2, 10_000);
     expect(alertUrl.requests).toHaveLength(2);
     expect(Object.keys(alerts).some((key) => key.endsWith('/sent') || key.endsWith('/failed'))).toBe(false);
     for (const subscription of failing) {
