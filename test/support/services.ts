@@ -171,6 +171,7 @@ export async function restartMariadb(downMs = 2000): Promise<void> {
   await sleep(downMs);
   const privateArgs = process.env['ASYNC_EVENTS_TEST_MARIADB_DAEMON_ARGS'];
   if (privateArgs) spawn('/usr/sbin/mariadbd', privateArgs.split(' '), { detached: true, stdio: 'ignore' }).unref();
+  // start-stop-daemon matches any running mariadbd: with a private server still up it would start nothing.
   else await execAsync('start-stop-daemon', ['--start', '--oknodo', '--background', '--exec', '/usr/sbin/mariadbd']);
   await waitForPort(MARIADB.port, true, 60_000);
 }
