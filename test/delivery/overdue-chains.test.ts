@@ -80,6 +80,22 @@ for (const { mode, services } of modes) {
       expect(await app.store.log.heldContent(uuid)).toBeUndefined();
     });
 
+    it('a retry queue that refuses the message leaves the chain owed: the next sweep after the grace period sends it', async () => {
+      const { app, subscription } = await setup();
+      const uuid = randomUUID();
+      await app.store.log.recordAttempt({
+        uuid, subscriptionId: subscription.id, eventName: 'sales.order.created', storeId: '0', success: false, responseData: '503',
+        serializedData: serializedData({ uuid, eventName: 'sales.order.created', storeId: '0', data: '{"entity_id":9}' }, 'cloudevents'), chainStatus: 'retrying', deathCount: 1, nextAttemptAt: secondsAgo(GRACE_SECONDS * 3),
+      });
+      const refusing = { ...app.attempts, transport: { ...app.attempts.transport, requeue: () => Promise.reject(new Error('broker down')) } };
+      expect(await sweepOverdueChains(refusing, { graceSeconds: GRACE_SECONDS })).toBe(0);
+      // Claimed (due from now) but not sent: not overdue again until the grace period has passed.
+      expect(await sweepOverdueChains(app.attempts, { graceSeconds: GRACE_SECONDS })).toBe(0);
+      expect(await sweepOverdueChains(app.attempts, { graceSeconds: GRACE_SECONDS }, new Date(Date.now() + (GRACE_SECONDS + 5) * 1000))).toBe(1);
+      await waitFor('the refused chain delivered', async () => (await app.store.log.chain(uuid))?.status === 'delivered');
+      expect(receiver?.requests.map((r) => r.headers['webhook-id'])).toEqual([uuid]);
+    });
+
     it('leaves the chains of a disabled subscription alone and stops looking at them', async () => {
       const { app, subscription } = await setup();
       const uuid = randomUUID();
