@@ -1,5 +1,6 @@
 import { coerceError } from '../errors.ts';
 import { encodeRetryMessage } from '../queue/publish.ts';
+import type { Subscription } from '../types.ts';
 import type { AttemptContext } from './attempt.ts';
 import { chainContent } from './attempt.ts';
 
@@ -29,10 +30,17 @@ export const OVERDUE_SWEEP_INTERVAL_MS = 30_000;
 export async function sweepOverdueChains(ctx: AttemptContext, options: OverdueSweepOptions, now = new Date()): Promise<number> {
   const overdue = await ctx.store.log.overdueChains({ dueBefore: new Date(now.getTime() - options.graceSeconds * 1000), limit: options.batch ?? 500 });
   let requeued = 0;
+  // Overdue chains bunch up by subscription (one recipient's lost burst): each is read once per sweep.
+  const subscriptions = new Map<number, Promise<Subscription | undefined>>();
   for (const chain of overdue) {
     if (!chain.nextAttemptAt) continue;
     try {
-      const subscription = await ctx.store.subscriptions.get(chain.subscriptionId);
+      let lookup = subscriptions.get(chain.subscriptionId);
+      if (!lookup) {
+        lookup = ctx.store.subscriptions.get(chain.subscriptionId);
+        subscriptions.set(chain.subscriptionId, lookup);
+      }
+      const subscription = await lookup;
       // A disabled or deleted subscription's retries are dropped (as upstream does): nothing is owed, stop looking.
       if (!subscription || !subscription.active) {
         await ctx.store.log.claimOverdue(chain.uuid, chain.nextAttemptAt, null);

@@ -25,6 +25,20 @@ function toChain(row: Selectable<AsyncEventChainTable>): Chain {
   };
 }
 
+/** The columns of a chain before its first attempt (a new event, a replay, a hand-off). */
+function pendingChainRow(chain: { subscriptionId: number; eventName: string; storeId: string }, nextAttemptAt: string | null, now: string) {
+  return {
+    subscription_id: chain.subscriptionId,
+    event_name: chain.eventName,
+    store_id: chain.storeId,
+    status: 'pending',
+    attempts: 0,
+    death_count: 0,
+    next_attempt_at: nextAttemptAt,
+    updated: now,
+  };
+}
+
 interface JoinedLogRow {
   log_id: number;
   uuid: string | null;
@@ -237,16 +251,7 @@ export function createDeliveryLog(db: Kysely<Database>, dialect: 'mysql' | 'sqli
 
     async openChain(chain) {
       const now = nowDbDateTime();
-      const reset = {
-        subscription_id: chain.subscriptionId,
-        event_name: chain.eventName,
-        store_id: chain.storeId,
-        status: 'pending',
-        attempts: 0,
-        death_count: 0,
-        next_attempt_at: null,
-        updated: now,
-      };
+      const reset = pendingChainRow(chain, null, now);
       const insert = db.insertInto('async_event_chain').values({ uuid: chain.uuid, ...reset, created: now });
       await (dialect === 'mysql'
         ? insert.onDuplicateKeyUpdate(reset)
@@ -258,18 +263,7 @@ export function createDeliveryLog(db: Kysely<Database>, dialect: 'mysql' | 'sqli
       const now = nowDbDateTime();
       const due = toDbDateTime(chain.nextAttemptAt);
       await db.transaction().execute(async (trx) => {
-        const insert = trx.insertInto('async_event_chain').values({
-          uuid: chain.uuid,
-          subscription_id: chain.subscriptionId,
-          event_name: chain.eventName,
-          store_id: chain.storeId,
-          status: 'pending',
-          attempts: 0,
-          death_count: 0,
-          next_attempt_at: due,
-          created: now,
-          updated: now,
-        });
+        const insert = trx.insertInto('async_event_chain').values({ uuid: chain.uuid, ...pendingChainRow(chain, due, now), created: now });
         await (dialect === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.column('uuid').doNothing())).execute();
         await trx.updateTable('async_event_chain').set({ next_attempt_at: due, updated: now }).where('uuid', '=', chain.uuid).where('status', '=', 'pending').execute();
         const held = trx.insertInto('async_event_held_payload').values({ uuid: chain.uuid, content: chain.content, created: now });
