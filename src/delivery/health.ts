@@ -50,9 +50,6 @@ export interface HealthTrackerOptions {
 }
 
 export const FAILING_LEVELS = [50, 70, 90, 100] as const;
-
-/** How long attempts gather before their health figures are written; reads settle what is pending first. */
-const HEALTH_FLUSH_MS = 1000;
 const HOUR = 3_600_000;
 /** Buckets older than this many hours beyond the auto-disable window (and a day) are pruned. */
 const BUCKET_SLACK_HOURS = 2;
@@ -129,53 +126,38 @@ export function createHealthTracker(options: HealthTrackerOptions): HealthTracke
       if (outcome.disableSubscription) delta.gone = outcome.responseData.slice(0, 500);
     }
     perSubscription?.attempts.inc({ subscription_id: String(report.subscription.id), outcome: outcome.success ? 'success' : 'failure' });
-    // Gathered for a moment, then written in one transaction: a commit per group of attempts competed with the
-    // log's own commits and tripled the publish-to-delivery p99 (bench, latency part).
-    armFlush();
-  }
-
-  let flushTimer: NodeJS.Timeout | undefined;
-  function armFlush(): void {
-    if (flushTimer) return;
-    flushTimer = setTimeout(flush, HEALTH_FLUSH_MS);
-    flushTimer.unref();
-  }
-  function flush(): void {
-    if (flushTimer) clearTimeout(flushTimer);
-    flushTimer = undefined;
-    if (writing || pending.size === 0) return;
-    writing = writeAll().finally(() => {
-      writing = undefined;
-      // Attempts counted while this group was written wait for the next moment.
-      if (pending.size > 0) armFlush();
-    });
+    if (!writing) writing = writeAll().finally(() => (writing = undefined));
   }
 
   async function writeAll(): Promise<void> {
-    const batch = [...pending.values()];
-    pending.clear();
-    const deltas: HealthDelta[] = batch.map((d) => ({
-      subscriptionId: d.subscription.id,
-      hourStart: d.hourStart,
-      at: d.at,
-      succeeded: d.succeeded,
-      failed: d.failed,
-      chainsFailed: d.chainsFailed,
-      ...(d.lastSuccessAt ? { lastSuccessAt: d.lastSuccessAt } : {}),
-      ...(d.lastFailure ? { lastFailure: d.lastFailure } : {}),
-      ...(d.consecutiveAfterSuccess !== undefined ? { consecutiveAfterSuccess: d.consecutiveAfterSuccess } : {}),
-    }));
-    try {
-      await store.health.apply(deltas);
-    } catch (error) {
-      // Health figures are an aid, not a record: losing one group's counts must not stop anything else.
-      logger.warn({ err: coerceError(error), subscriptions: deltas.length }, 'cannot write subscription health; these attempts are not counted');
-      return;
-    }
-    try {
-      await consequences(batch);
-    } catch (error) {
-      logger.warn({ err: coerceError(error) }, 'subscription health: checking alerts and auto-disable failed');
+    // Let the attempts of this tick gather first.
+    await Promise.resolve();
+    while (pending.size > 0) {
+      const batch = [...pending.values()];
+      pending.clear();
+      const deltas: HealthDelta[] = batch.map((d) => ({
+        subscriptionId: d.subscription.id,
+        hourStart: d.hourStart,
+        at: d.at,
+        succeeded: d.succeeded,
+        failed: d.failed,
+        chainsFailed: d.chainsFailed,
+        ...(d.lastSuccessAt ? { lastSuccessAt: d.lastSuccessAt } : {}),
+        ...(d.lastFailure ? { lastFailure: d.lastFailure } : {}),
+        ...(d.consecutiveAfterSuccess !== undefined ? { consecutiveAfterSuccess: d.consecutiveAfterSuccess } : {}),
+      }));
+      try {
+        await store.health.apply(deltas);
+      } catch (error) {
+        // Health figures are an aid, not a record: losing one group's counts must not stop anything else.
+        logger.warn({ err: coerceError(error), subscriptions: deltas.length }, 'cannot write subscription health; these attempts are not counted');
+        continue;
+      }
+      try {
+        await consequences(batch);
+      } catch (error) {
+        logger.warn({ err: coerceError(error) }, 'subscription health: checking alerts and auto-disable failed');
+      }
     }
   }
 
@@ -271,11 +253,7 @@ export function createHealthTracker(options: HealthTrackerOptions): HealthTracke
   }
 
   async function settle(): Promise<void> {
-    for (;;) {
-      while (writing) await writing;
-      if (pending.size === 0) return;
-      flush();
-    }
+    while (writing) await writing;
   }
 
   return {
