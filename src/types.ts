@@ -91,7 +91,12 @@ export interface SubscriptionRules {
   readonly headers?: Readonly<Record<string, string>>;
   /** Deliveries per second at most (per sidecar process); the excess waits. */
   readonly maxPerSecond?: number;
+  /** 'entity': events with equal service arguments reach this subscription in publish order, across retries. */
+  readonly ordering?: SubscriptionOrdering;
 }
+
+export const SUBSCRIPTION_ORDERINGS = ['entity'] as const;
+export type SubscriptionOrdering = (typeof SUBSCRIPTION_ORDERINGS)[number];
 
 /** One row of `async_event_subscriber_log`. */
 export interface DeliveryLogRow {

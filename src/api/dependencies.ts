@@ -46,6 +46,8 @@ export interface ApiDependencies {
   readonly recipientRefusal?: (url: URL) => string | undefined;
   /** How long a replaced verification token keeps signing, and the sink cache to tell; without it 24 hours. */
   readonly tokenRotation?: TokenRotation;
+  /** Starts the trigger queue's publish-order reader, which ordering=entity subscriptions need; without it they are refused. */
+  readonly publishOrder?: { enable(): Promise<void> };
 }
 
 /** `from` for page numbers, or `beforeLogId` (a previous page's `next`) for keyset paging; not both. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Subscription } from '../types.ts';
+import { SUBSCRIPTION_ORDERINGS, type Subscription } from '../types.ts';
 
 /** Magento's REST date format, in UTC: `YYYY-MM-DD HH:MM:SS`. */
 export function formatMagentoDate(date: Date | null): string | null {
@@ -25,6 +25,7 @@ export const subscriptionDisplaySchema = z.strictObject({
   fields: z.string().optional(),
   headers: z.record(z.string(), z.string()).optional(),
   max_per_second: z.number().optional(),
+  ordering: z.enum(SUBSCRIPTION_ORDERINGS).optional(),
 });
 
 export type SubscriptionDisplay = z.output<typeof subscriptionDisplaySchema>;
@@ -42,5 +43,6 @@ export function toDisplay(subscription: Subscription): SubscriptionDisplay {
     ...(rules.fields !== undefined ? { fields: rules.fields } : {}),
     ...(rules.headers !== undefined ? { headers: { ...rules.headers } } : {}),
     ...(rules.maxPerSecond !== undefined ? { max_per_second: rules.maxPerSecond } : {}),
+    ...(rules.ordering !== undefined ? { ordering: rules.ordering } : {}),
   };
 }

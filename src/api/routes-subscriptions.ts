@@ -37,6 +37,7 @@ const ruleFields = {
   fields: subscriptionFields.fields.nullable().optional(),
   headers: subscriptionFields.headers.nullable().optional(),
   max_per_second: maxPerSecondSchema.nullable().optional(),
+  ordering: subscriptionFields.ordering.nullable().optional(),
 };
 
 type RestRules = { readonly [K in keyof typeof ruleFields]?: z.output<(typeof ruleFields)[K]> };
@@ -47,6 +48,7 @@ function restRules(input: RestRules) {
     ...(input.fields !== undefined ? { fields: input.fields } : {}),
     ...(input.headers !== undefined ? { headers: input.headers } : {}),
     ...(input.max_per_second !== undefined ? { maxPerSecond: input.max_per_second } : {}),
+    ...(input.ordering !== undefined ? { ordering: input.ordering } : {}),
   };
 }
 
@@ -108,6 +110,7 @@ const REST_FIELD: Readonly<Record<SubscriptionField, string>> = {
   fields: 'asyncEvent.fields',
   headers: 'asyncEvent.headers',
   maxPerSecond: 'asyncEvent.max_per_second',
+  ordering: 'asyncEvent.ordering',
   subscriptionId: 'subscriptionId',
   subscription: 'asyncEvent',
 };
@@ -156,7 +159,7 @@ export function subscriptionRoutes(): AnyRoute[] {
       path: '/V1/async_event',
       summary: 'Create a subscription',
       description:
-        'The event must be declared in an enabled async_events.xml, or be a pattern (`sales.order.*`) matching one, and `metadata` must name a sink. New subscriptions are active unless `status` is false. Optional rules: `filter` (a search query over the data), `fields` (Magento REST fields selection), `headers` (extra http headers), `max_per_second`.',
+        'The event must be declared in an enabled async_events.xml, or be a pattern (`sales.order.*`) matching one, and `metadata` must name a sink. New subscriptions are active unless `status` is false. Optional rules: `filter` (a search query over the data), `fields` (Magento REST fields selection), `headers` (extra http headers), `max_per_second`, `ordering` ("entity": one entity\'s events in publish order; fixed once created).',
       origin: 'upstream',
       params: z.strictObject({}),
       query: noQuery,
@@ -183,7 +186,7 @@ export function subscriptionRoutes(): AnyRoute[] {
       path: '/V1/async_event/:subscriptionId',
       summary: 'Change a subscription',
       description:
-        'May change recipient_url, verification_token, metadata, status, store_id and the rules (filter, fields, headers, max_per_second; null removes one). event_name and subscription_id, when sent, must equal the stored ones. A replaced verification_token keeps signing beside the new one for system/async_events/token_rotation_grace_hours (default 24).',
+        'May change recipient_url, verification_token, metadata, status, store_id and the rules (filter, fields, headers, max_per_second; null removes one; ordering cannot change). event_name and subscription_id, when sent, must equal the stored ones. A replaced verification_token keeps signing beside the new one for system/async_events/token_rotation_grace_hours (default 24).',
       origin: 'upstream',
       params: subscriptionIdParam,
       query: noQuery,

@@ -30,6 +30,7 @@ export function servicesOf(deps: ApiDependencies): ApiServices {
       recipientRefusal: deps.recipientRefusal,
       tokenRotation: deps.tokenRotation,
       health: deps.subscriptionHealth,
+      publishOrder: deps.publishOrder,
     });
     services = { access, subscriptions };
     built.set(deps, services);

@@ -27,6 +27,7 @@ export const MANAGED_TABLES = [
   'async_event_subscription_health',
   'async_event_subscription_health_hour',
   'async_event_subscription_rule',
+  'async_event_chain_order',
 ] as const satisfies readonly TableName[];
 
 export type ManagedTable = (typeof MANAGED_TABLES)[number];
@@ -211,12 +212,37 @@ export function mysqlCreateTable(table: ManagedTable, t: TableNames): string {
   \`fields\` text DEFAULT NULL COMMENT 'Magento REST fields selection',
   \`headers\` text DEFAULT NULL COMMENT 'Extra http headers, a JSON object',
   \`max_per_second\` double DEFAULT NULL,
+  \`ordering\` varchar(16) DEFAULT NULL COMMENT 'entity: one entity''s events in publish order',
   PRIMARY KEY (\`subscription_id\`),
   CONSTRAINT ${q(foreignKeyName(name, 'subscription_id', t.async_event_subscriber, 'subscription_id'))}
     FOREIGN KEY (\`subscription_id\`) REFERENCES ${q(t.async_event_subscriber)} (\`subscription_id\`) ON DELETE CASCADE
-) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Per-subscription rules: filter, fields, headers, rate (sidecar)'`;
+) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Per-subscription rules: filter, fields, headers, rate, ordering (sidecar)'`;
+    case 'async_event_chain_order':
+      // The sequence is the publish order: rows are taken in one at a time in the order the trigger queue handed
+      // them out. No foreign key: a deleted subscription's rows are removed by the store, and a row must never block
+      // a delete by Magento's admin.
+      return `CREATE TABLE IF NOT EXISTS ${q(name)} (
+  \`sequence\` bigint(20) unsigned NOT NULL AUTO_INCREMENT,
+  \`uuid\` varchar(255) NOT NULL,
+  \`subscription_id\` int(10) unsigned NOT NULL,
+  \`entity_key\` char(64) NOT NULL COMMENT 'sha256 of the trigger arguments',
+  \`message_id\` varchar(255) NOT NULL,
+  \`trigger_body\` mediumtext NOT NULL,
+  \`started_at\` datetime DEFAULT NULL,
+  \`done\` tinyint(1) NOT NULL DEFAULT 0,
+  \`created\` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  PRIMARY KEY (\`sequence\`),
+  UNIQUE KEY ${q(indexName(name, ['uuid'], 'unique'))} (\`uuid\`),
+  KEY ${q(indexName(name, ['subscription_id', 'entity_key', 'done', 'sequence']))} (\`subscription_id\`, \`entity_key\`, \`done\`, \`sequence\`),
+  KEY ${q(indexName(name, ['done', 'started_at']))} (\`done\`, \`started_at\`)
+) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Chains of ordering=entity subscriptions in publish order (sidecar)'`;
   }
 }
+
+/** Columns added to our tables after their first release: migrate() adds each one a table lacks. */
+export const ADDED_COLUMNS: readonly { readonly table: ManagedTable; readonly column: string; readonly mysql: string; readonly sqlite: string }[] = [
+  { table: 'async_event_subscription_rule', column: 'ordering', mysql: "varchar(16) DEFAULT NULL COMMENT 'entity: one entity''s events in publish order'", sqlite: 'TEXT DEFAULT NULL' },
+];
 
 /** SQLite: the CREATE TABLE first, then its indexes (all idempotent). */
 export function sqliteCreateTable(table: ManagedTable, t: TableNames): string[] {
@@ -406,9 +432,27 @@ export function sqliteCreateTable(table: ManagedTable, t: TableNames): string[] 
   "fields" TEXT DEFAULT NULL,
   "headers" TEXT DEFAULT NULL,
   "max_per_second" REAL DEFAULT NULL,
+  "ordering" TEXT DEFAULT NULL,
   CONSTRAINT ${d(foreignKeyName(name, 'subscription_id', t.async_event_subscriber, 'subscription_id'))}
     FOREIGN KEY ("subscription_id") REFERENCES ${d(t.async_event_subscriber)} ("subscription_id") ON DELETE CASCADE
 )`,
+      ];
+    case 'async_event_chain_order':
+      return [
+        `CREATE TABLE IF NOT EXISTS ${d(name)} (
+  "sequence" INTEGER PRIMARY KEY AUTOINCREMENT,
+  "uuid" TEXT NOT NULL,
+  "subscription_id" INTEGER NOT NULL,
+  "entity_key" TEXT NOT NULL,
+  "message_id" TEXT NOT NULL,
+  "trigger_body" TEXT NOT NULL,
+  "started_at" TEXT DEFAULT NULL,
+  "done" INTEGER NOT NULL DEFAULT 0,
+  "created" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+)`,
+        index(['uuid'], 'unique'),
+        index(['subscription_id', 'entity_key', 'done', 'sequence']),
+        index(['done', 'started_at']),
       ];
   }
 }

@@ -4,6 +4,7 @@ import { AsyncEventsError, isAsyncEventsError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { openConnection } from './connection.ts';
 import { createConfigValues } from './config-values.ts';
+import { createChainOrderRepository } from './chain-order.ts';
 import { createDeliveryLog } from './delivery-log.ts';
 import { createEncryptor } from './encryptor.ts';
 import { migrate } from './migrations.ts';
@@ -43,6 +44,7 @@ const TABLES: Record<TableName, true> = {
   async_event_subscription_health: true,
   async_event_subscription_health_hour: true,
   async_event_subscription_rule: true,
+  async_event_chain_order: true,
   core_config_data: true,
   queue: true,
   queue_message: true,
@@ -92,6 +94,7 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     configValues: createConfigValues(db, dialect),
     previousTokens: createPreviousTokenRepository(db, encryptor, logger),
     health: createSubscriptionHealthStore(db, dialect),
+    chainOrder: createChainOrderRepository(db, dialect),
     migrate: () => migrate(db, dialect, tables, logger),
     ping,
     close: () => db.destroy(),

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from '../logger.ts';
-import { MANAGED_TABLES, RECIPIENT_URL_LENGTH, mysqlCreateTable, mysqlWidenRecipientUrl, sqliteCreateTable } from './ddl.ts';
+import { ADDED_COLUMNS, MANAGED_TABLES, RECIPIENT_URL_LENGTH, mysqlCreateTable, mysqlWidenRecipientUrl, sqliteCreateTable } from './ddl.ts';
 import type { Database, TableNames } from './schema.ts';
 import type { MigrationReport } from './store.ts';
 
@@ -35,6 +35,11 @@ export async function migrate(
       created.push(name);
       continue;
     }
+    const added = await addMissingColumns(db, dialect, table, name);
+    if (added.length > 0) {
+      altered.push(...added);
+      continue;
+    }
     if (dialect === 'mysql' && table === 'async_event_subscriber') {
       const length = await mysqlColumnLength(db, name, 'recipient_url');
       if (length !== undefined && length < RECIPIENT_URL_LENGTH) {
@@ -62,6 +67,34 @@ export async function migrate(
   if (created.length > 0 || altered.length > 0) logger.info({ created, altered }, 'database schema migrated');
   else logger.debug('database schema up to date');
   return report;
+}
+
+/** Adds the columns of ADDED_COLUMNS an existing table lacks; returns what it added. */
+async function addMissingColumns(db: Kysely<Database>, dialect: 'mysql' | 'sqlite', table: string, name: string): Promise<string[]> {
+  const added: string[] = [];
+  for (const column of ADDED_COLUMNS.filter((c) => c.table === table)) {
+    if (await columnExists(db, dialect, name, column.column)) continue;
+    const definition = dialect === 'mysql' ? column.mysql : column.sqlite;
+    const quote = dialect === 'mysql' ? (id: string) => `\`${id}\`` : (id: string) => `"${id}"`;
+    try {
+      await sql.raw(`ALTER TABLE ${quote(name)} ADD COLUMN ${quote(column.column)} ${definition}`).execute(db);
+    } catch (error) {
+      // Another process added it first (migrations may run from several at once).
+      if (!(await columnExists(db, dialect, name, column.column))) throw error;
+      continue;
+    }
+    added.push(`${name}.${column.column} added`);
+  }
+  return added;
+}
+
+async function columnExists(db: Kysely<Database>, dialect: 'mysql' | 'sqlite', table: string, column: string): Promise<boolean> {
+  if (dialect === 'mysql') {
+    const { rows } = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ${table} AND COLUMN_NAME = ${column}`.execute(db);
+    return Number(rows[0]?.n ?? 0) > 0;
+  }
+  const { rows } = await sql<{ name: string }>`SELECT name FROM pragma_table_info(${table})`.execute(db);
+  return rows.some((row) => row.name === column);
 }
 
 async function tableExists(db: Kysely<Database>, dialect: 'mysql' | 'sqlite', name: string): Promise<boolean> {

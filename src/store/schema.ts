@@ -137,6 +137,24 @@ export interface AsyncEventSubscriptionRuleTable {
   /** JSON object of extra http headers. */
   headers: string | null;
   max_per_second: number | null;
+  /** 'entity': events of one entity are delivered in publish order (delivery/ordered-chains.ts). */
+  ordering: string | null;
+}
+
+/** A chain of an ordering=entity subscription, in publish order; the lowest not-done row of a group is its head. */
+export interface AsyncEventChainOrderTable {
+  sequence: Generated<number>;
+  uuid: string;
+  subscription_id: number;
+  /** sha256 (hex) of the trigger's service arguments: events with equal arguments are one entity's. */
+  entity_key: string;
+  message_id: string;
+  /** The trigger message as published: the head's data is fetched from Magento when its turn comes. */
+  trigger_body: string;
+  /** When a process took the head to start its chain; null while it waits. */
+  started_at: NullableTimestamp;
+  done: number;
+  created: Timestamp;
 }
 
 export interface CoreConfigDataTable {
@@ -195,6 +213,7 @@ export interface Database {
   async_event_subscription_health: AsyncEventSubscriptionHealthTable;
   async_event_subscription_health_hour: AsyncEventSubscriptionHealthHourTable;
   async_event_subscription_rule: AsyncEventSubscriptionRuleTable;
+  async_event_chain_order: AsyncEventChainOrderTable;
   core_config_data: CoreConfigDataTable;
   queue: QueueTable;
   queue_message: QueueMessageTable;

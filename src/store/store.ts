@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Chain, ChainStatus, DeliveryLogRow, Subscription, SubscriptionRules } from '../types.ts';
+import type { ChainOrderRepository } from './chain-order.ts';
 import type { PreviousTokenRepository } from './previous-tokens.ts';
 import type { Database, TableNames } from './schema.ts';
 import type { SubscriptionHealthStore } from './subscription-health.ts';
@@ -23,6 +24,8 @@ export interface Store {
   readonly previousTokens: PreviousTokenRepository;
   /** Delivery health per subscription (ours), kept by the health tracker. */
   readonly health: SubscriptionHealthStore;
+  /** Chains of ordering=entity subscriptions in publish order (delivery/ordered-chains.ts). */
+  readonly chainOrder: ChainOrderRepository;
   /** Creates what is missing; never drops or rewrites data. */
   migrate(): Promise<MigrationReport>;
   /** Cheap round trip for `/readyz` and `doctor`. */

@@ -1,12 +1,12 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { AsyncEventsError } from '../errors.ts';
 import { parseEventPattern, type EventPattern } from '../search/event-pattern.ts';
-import type { SubscriptionRules } from '../types.ts';
+import { SUBSCRIPTION_ORDERINGS, type SubscriptionOrdering, type SubscriptionRules } from '../types.ts';
 import type { AsyncEventSubscriptionRuleTable, Database } from './schema.ts';
 import type { SubscriptionRulesPatch } from './store.ts';
 
 /*
- * Our per-subscription rules (filter, fields, headers, max_per_second), one row beside upstream's
+ * Our per-subscription rules (filter, fields, headers, max_per_second, ordering), one row beside upstream's
  * `async_event_subscriber` row, which keeps its shape. A subscription without any rule has no row.
  *
  * The event pattern is not here: a wildcard (`sales.order.*`) sits in upstream's own `event_name` column. That
@@ -27,7 +27,13 @@ export function toRules(row: Row | undefined): SubscriptionRules {
   if (row.fields !== null) rules.fields = row.fields;
   if (row.headers !== null) rules.headers = parseHeaders(row.headers);
   if (row.max_per_second !== null) rules.maxPerSecond = Number(row.max_per_second);
+  if (isOrdering(row.ordering)) rules.ordering = row.ordering;
   return rules;
+}
+
+// A value written by hand that we do not know orders nothing, rather than failing every read.
+function isOrdering(value: string | null): value is SubscriptionOrdering {
+  return (SUBSCRIPTION_ORDERINGS as readonly (string | null)[]).includes(value);
 }
 
 function parseHeaders(text: string): Readonly<Record<string, string>> {
@@ -78,9 +84,10 @@ export async function writeRules(trx: Transaction<Database>, subscriptionId: num
     fields: text('fields', pick('fields', current?.fields ?? null, (v) => v)),
     headers: text('headers', pick('headers', current?.headers ?? null, (v) => (Object.keys(v).length === 0 ? null : JSON.stringify(v))) ?? null),
     max_per_second: pick('maxPerSecond', current?.max_per_second === undefined || current.max_per_second === null ? null : Number(current.max_per_second), (v) => v),
+    ordering: pick('ordering', current?.ordering ?? null, (v) => v),
   };
   await trx.deleteFrom('async_event_subscription_rule').where('subscription_id', '=', subscriptionId).execute();
-  if (row.filter !== null || row.fields !== null || row.headers !== null || row.max_per_second !== null) {
+  if (row.filter !== null || row.fields !== null || row.headers !== null || row.max_per_second !== null || row.ordering !== null) {
     await trx.insertInto('async_event_subscription_rule').values(row).execute();
   }
 }

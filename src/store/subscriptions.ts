@@ -212,6 +212,7 @@ export function createSubscriptionRepository(
       await trx.deleteFrom('async_event_chain').where('subscription_id', '=', id).execute();
       await trx.deleteFrom('async_event_previous_token').where('subscription_id', '=', id).execute();
       await trx.deleteFrom('async_event_subscription_rule').where('subscription_id', '=', id).execute();
+      await trx.deleteFrom('async_event_chain_order').where('subscription_id', '=', id).execute();
       const result = await trx.deleteFrom('async_event_subscriber').where('subscription_id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     });

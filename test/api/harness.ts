@@ -33,7 +33,7 @@ export interface Harness {
   readonly server: HttpServer;
   readonly deps: ApiDependencies;
   readonly registry: Registry;
-  readonly calls: { replay: string[]; requeue: { queue: string; body: string }[]; publish: { eventName: string; args: Record<string, unknown>; storeId: StoreId }[]; search: { query: string; size: number; from?: number; beforeLogId?: number }[] };
+  readonly calls: { replay: string[]; requeue: { queue: string; body: string }[]; publish: { eventName: string; args: Record<string, unknown>; storeId: StoreId }[]; search: { query: string; size: number; from?: number; beforeLogId?: number }[]; publishOrderEnabled: Date[] };
   /** Rows the fake search answers from (set by a test). */
   hits: SearchHit[];
   health: ServiceHealth[];
@@ -75,7 +75,7 @@ export async function startHarness(
   const store = await createStore({ database: { kind: 'sqlite', path: path.join(dir, 'db.sqlite') }, tablePrefix: '', cryptKeys: ['0123456789abcdef0123456789abcdef'], logger });
   await store.migrate();
   const events: EventRegistry = new Map((options.events ?? ['sales.order.created', 'customer.created', 'example.event']).map((n) => [n, definition(n, options.eventResources?.[n])]));
-  const calls: Harness['calls'] = { replay: [], requeue: [], publish: [], search: [] };
+  const calls: Harness['calls'] = { replay: [], requeue: [], publish: [], search: [], publishOrderEnabled: [] };
   const registry = new Registry();
   const metrics = createMetrics({ registry });
   const state = { hits: [] as SearchHit[], health: [{ name: 'database', up: true, detail: 'sqlite' }] as ServiceHealth[] };
@@ -105,6 +105,8 @@ export async function startHarness(
     },
     health: async () => state.health,
     onAttempt: () => () => undefined,
+    // The queue's reader is the queue suite's subject; here it only counts that the service started it.
+    publishOrder: { enable: async () => void calls.publishOrderEnabled.push(new Date()) },
     auth: options.auth ?? createApiTokenAuth(API_TOKEN),
     ...(options.recipientRefusal ? { recipientRefusal: options.recipientRefusal } : {}),
   };

@@ -92,6 +92,11 @@ export const SUBSCRIPTION_REQUESTS: readonly SubscriptionRequest[] = [
   { name: 'a reserved header, on update', op: 'update', input: { headers: { 'User-Agent': 'x' } }, verdict: { code: 'VALIDATION_FAILED', field: 'headers' } },
   { name: 'a rate of zero, on update', op: 'update', input: { maxPerSecond: 0 }, verdict: { code: 'VALIDATION_FAILED', field: 'maxPerSecond' } },
   { name: 'a rate, on update', op: 'update', input: { maxPerSecond: 3 }, verdict: { code: 'OK' } },
+  { name: 'ordering by entity', op: 'create', input: { ...good, ordering: 'entity' }, verdict: { code: 'OK' } },
+  { name: 'ordering by entity on a pattern, with a filter', op: 'create', input: { ...good, eventName: 'customer.*', ordering: 'entity', filter: 'data.group_id:1' }, verdict: { code: 'OK' } },
+  { name: 'no ordering, said outright', op: 'create', input: { ...good, ordering: null }, verdict: { code: 'OK' } },
+  { name: 'ordering switched on later', op: 'update', input: { ordering: 'entity' }, verdict: { code: 'VALIDATION_FAILED', field: 'ordering' } },
+  { name: 'no ordering repeated on update, with a change', op: 'update', input: { ordering: null, active: false }, verdict: { code: 'OK' } },
 ];
 
 /** The HTTP status REST answers each error code with. */
@@ -117,6 +122,7 @@ export const REST_FIELD: Readonly<Record<SubscriptionField, string>> = {
   fields: 'asyncEvent.fields',
   headers: 'asyncEvent.headers',
   maxPerSecond: 'asyncEvent.max_per_second',
+  ordering: 'asyncEvent.ordering',
   subscriptionId: 'subscriptionId',
   subscription: 'asyncEvent',
 };
@@ -132,6 +138,7 @@ export const GRAPHQL_FIELD: Readonly<Record<SubscriptionField, string>> = {
   fields: 'input.fields',
   headers: 'input.headers',
   maxPerSecond: 'input.maxPerSecond',
+  ordering: 'input.ordering',
   subscriptionId: 'id',
   subscription: 'input',
 };
@@ -142,9 +149,10 @@ export function restBody(input: Readonly<Record<string, unknown>>): { asyncEvent
   return { asyncEvent: Object.fromEntries(Object.entries(input).map(([key, value]) => [names[key] ?? key, value])) };
 }
 
-/** The GraphQL input: the same names, headers as a list of name/value pairs. */
+/** The GraphQL input: the same names, headers as a list of name/value pairs, an ordering as its enum value. */
 export function graphqlInput(input: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const { headers, ...rest } = input;
+  const { headers, ...others } = input;
+  const rest = typeof others.ordering === 'string' && /^[a-z]+$/.test(others.ordering) ? { ...others, ordering: others.ordering.toUpperCase() } : others;
   if (headers === undefined || headers === null) return headers === null ? { ...rest, headers: null } : rest;
   return { ...rest, headers: Object.entries(headers as Record<string, string>).map(([name, value]) => ({ name, value })) };
 }

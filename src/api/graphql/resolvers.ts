@@ -1,6 +1,6 @@
 import { AsyncEventsError } from '../../errors.ts';
 import type { SubscriptionCriteria } from '../../store/store.ts';
-import type { Subscription } from '../../types.ts';
+import type { Subscription, SubscriptionOrdering } from '../../types.ts';
 import { serviceArguments } from '../../magento/service-arguments.ts';
 import type { ApiDependencies, AttemptEvent, Principal } from '../dependencies.ts';
 import { inputError, withErrorCodes } from './errors.ts';
@@ -35,7 +35,13 @@ interface SubscribeInput {
   readonly fields?: string | null;
   readonly headers?: readonly HeaderInput[] | null;
   readonly maxPerSecond?: number | null;
+  readonly ordering?: GraphqlOrdering | null;
 }
+
+/** The enum SubscriptionOrdering: GraphQL's spelling of the service's orderings. */
+type GraphqlOrdering = 'ENTITY';
+const ORDERING_OF: Readonly<Record<GraphqlOrdering, SubscriptionOrdering>> = { ENTITY: 'entity' };
+const GRAPHQL_ORDERING: Readonly<Record<SubscriptionOrdering, GraphqlOrdering>> = { entity: 'ENTITY' };
 
 interface HeaderInput {
   readonly name: string;
@@ -43,12 +49,13 @@ interface HeaderInput {
 }
 
 /** Rules as given: left out (undefined) keeps a rule on update, null removes it. */
-function graphqlRules(input: Pick<SubscribeInput, 'filter' | 'fields' | 'headers' | 'maxPerSecond'>) {
+function graphqlRules(input: Pick<SubscribeInput, 'filter' | 'fields' | 'headers' | 'maxPerSecond' | 'ordering'>) {
   return {
     ...(input.filter !== undefined ? { filter: input.filter } : {}),
     ...(input.fields !== undefined ? { fields: input.fields } : {}),
     ...(input.headers !== undefined ? { headers: input.headers === null ? null : headerObject(input.headers) } : {}),
     ...(input.maxPerSecond !== undefined ? { maxPerSecond: input.maxPerSecond } : {}),
+    ...(input.ordering !== undefined ? { ordering: input.ordering === null ? null : ORDERING_OF[input.ordering] } : {}),
   };
 }
 
@@ -72,6 +79,7 @@ interface UpdateSubscriptionInput {
   readonly fields?: string | null;
   readonly headers?: readonly HeaderInput[] | null;
   readonly maxPerSecond?: number | null;
+  readonly ordering?: GraphqlOrdering | null;
 }
 
 const GRAPHQL_FIELD: Readonly<Record<SubscriptionField, string>> = {
@@ -85,6 +93,7 @@ const GRAPHQL_FIELD: Readonly<Record<SubscriptionField, string>> = {
   fields: 'input.fields',
   headers: 'input.headers',
   maxPerSecond: 'input.maxPerSecond',
+  ordering: 'input.ordering',
   subscriptionId: 'id',
   subscription: 'input',
 };
@@ -229,6 +238,7 @@ export function makeResolvers(deps: ApiDependencies, liveFeeds: LiveFeeds) {
       fields: (subscription: Subscription) => subscription.rules?.fields ?? null,
       headers: (subscription: Subscription) => Object.entries(subscription.rules?.headers ?? {}).map(([name, value]) => ({ name, value })),
       maxPerSecond: (subscription: Subscription) => subscription.rules?.maxPerSecond ?? null,
+      ordering: (subscription: Subscription) => (subscription.rules?.ordering ? GRAPHQL_ORDERING[subscription.rules.ordering] : null),
     },
   };
 }

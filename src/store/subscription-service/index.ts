@@ -59,6 +59,11 @@ export interface SubscriptionServiceOptions {
   readonly recipientRefusal?: ((url: URL) => string | undefined) | undefined;
   /** Defaults to SUBSCRIPTION_RULES. */
   readonly rules?: readonly SubscriptionRule[];
+  /**
+   * The trigger queue's publish-order reader (queue/transport.ts `enablePublishOrder`): started before the first
+   * ordering=entity subscription is saved, so that no trigger published after it is missed. Required for ordering.
+   */
+  readonly publishOrder?: { enable(): Promise<void> } | undefined;
   /** How long a replaced token keeps signing (token-rotation.ts); default 24 hours. */
   readonly tokenRotation?: TokenRotation | undefined;
 }
@@ -125,6 +130,7 @@ function rulesPatch(valid: { readonly [K in keyof SubscriptionRules]?: Subscript
   if (valid.fields !== undefined) patch.fields = valid.fields;
   if (valid.headers !== undefined) patch.headers = valid.headers;
   if (valid.maxPerSecond !== undefined) patch.maxPerSecond = valid.maxPerSecond;
+  if (valid.ordering !== undefined) patch.ordering = valid.ordering;
   return patch;
 }
 
@@ -170,6 +176,11 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
     return valid;
   }
 
+  async function enablePublishOrder(): Promise<void> {
+    if (!options.publishOrder) throw refusal([{ field: 'ordering', code: 'VALIDATION_FAILED', reason: 'is not available here: this process has no queue to read triggers in publish order from' }]);
+    await options.publishOrder.enable();
+  }
+
   async function findOrFail(id: number): Promise<Subscription> {
     const found = await store.subscriptions.get(id);
     if (!found) throw notFound(id);
@@ -193,6 +204,7 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
       const valid = await validate(input);
       await authorize(caller, valid.eventName);
       const { eventName, recipientUrl, verificationToken, sink, storeId, active } = valid;
+      if (valid.ordering) await enablePublishOrder();
       return write(() => store.subscriptions.create({ eventName, recipientUrl, verificationToken, storeId, active, metadata: sink, rules: rulesPatch(valid) }));
     },
 
@@ -211,6 +223,14 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
       if (valid.storeId !== undefined) patch.storeId = valid.storeId;
       if (valid.active !== undefined) patch.active = valid.active;
       const rulesChange = rulesPatch(valid);
+      // Chains already in flight were started without (or with) ordering; switching it would release them out of
+      // order or hold them behind chains that were never ordered. A request repeating the stored value is fine.
+      if (rulesChange.ordering !== undefined) {
+        if ((rulesChange.ordering ?? undefined) !== current.rules?.ordering) {
+          throw refusal([{ field: 'ordering', code: 'VALIDATION_FAILED', reason: `cannot change after the subscription is created (it is ${current.rules?.ordering ? `"${current.rules.ordering}"` : 'null'}); create a new subscription instead` }]);
+        }
+        delete (rulesChange as { ordering?: unknown }).ordering;
+      }
       if (Object.keys(rulesChange).length > 0) patch.rules = rulesChange;
       if (Object.keys(patch).length === 0) {
         if (valid.eventName !== undefined) return current;

@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { SUBSCRIPTION_ORDERINGS } from '../../types.ts';
 
 /*
  * What a subscription request may carry, in the domain's words, whatever interface it came through (REST's
  * `asyncEvent.recipient_url`, GraphQL's `input.recipientUrl`). Each interface converts its wire format into these
  * shapes and names the fields back in its own words when a check fails. New fields are added here, with their
- * checks in rules.ts. The rules (`filter`, `fields`, `headers`, `maxPerSecond`) are optional; null removes one.
+ * checks in rules.ts. The rules (`filter`, `fields`, `headers`, `maxPerSecond`, `ordering`) are optional; null removes one
+ * (`ordering` is fixed when the subscription is created).
  */
 
 /** `recipient_url` is varchar(1024) in upstream 4.x. */
@@ -37,10 +39,11 @@ export const subscriptionFields = {
     .number({ error: 'must be a number of deliveries per second' })
     .positive('must be a positive number of deliveries per second')
     .max(MAX_PER_SECOND, `must be at most ${MAX_PER_SECOND} deliveries per second`),
+  ordering: z.enum(SUBSCRIPTION_ORDERINGS, { error: `must be ${SUBSCRIPTION_ORDERINGS.map((o) => `"${o}"`).join(' or ')}, or null for no ordering` }),
 } as const;
 
 /** The rules a request may set; null removes one. */
-export const RULE_FIELDS = ['filter', 'fields', 'headers', 'maxPerSecond'] as const;
+export const RULE_FIELDS = ['filter', 'fields', 'headers', 'maxPerSecond', 'ordering'] as const;
 export type RuleField = (typeof RULE_FIELDS)[number];
 
 /** A new subscription. `sink` defaults to http, `storeId` to 0 (every store), `active` to true. */
@@ -55,6 +58,7 @@ export const newSubscriptionSchema = z.strictObject({
   fields: subscriptionFields.fields.nullable().optional(),
   headers: subscriptionFields.headers.nullable().optional(),
   maxPerSecond: subscriptionFields.maxPerSecond.nullable().optional(),
+  ordering: subscriptionFields.ordering.nullable().optional(),
 });
 
 /**
@@ -72,6 +76,7 @@ export const subscriptionChangeSchema = z.strictObject({
   fields: subscriptionFields.fields.nullable().optional(),
   headers: subscriptionFields.headers.nullable().optional(),
   maxPerSecond: subscriptionFields.maxPerSecond.nullable().optional(),
+  ordering: subscriptionFields.ordering.nullable().optional(),
 });
 
 export type NewSubscriptionInput = z.input<typeof newSubscriptionSchema>;
