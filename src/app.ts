@@ -395,6 +395,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     { cleanDeliveryLog },
     overdue,
     { cleanPreviousTokens },
+    { createOrderedChains, ORDERED_INTAKE_BATCH, ORDERED_SWEEP_INTERVAL_MS },
   ] = await Promise.all([
     import('./api/metrics.ts'),
     import('./delivery/timings.ts'),
@@ -407,6 +408,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     import('./store/log-cleanup.ts'),
     import('./delivery/overdue-chains.ts'),
     import('./store/token-cleanup.ts'),
+    import('./delivery/ordered-chains.ts'),
   ]);
   const metrics = createMetrics();
   metrics.magentoReachable.set(1);
@@ -451,6 +453,9 @@ export async function createApp(options: AppOptions): Promise<App> {
 
     const events = () => config.registry;
     const consumers: QueueConsumer[] = [];
+    // ordering=entity subscriptions: their chains come from the publish-order reader and report back when they end.
+    const orderedChains = createOrderedChains({ ...attempts, events, callback, chainSalt });
+    const delivery = { ...attempts, orderedChains };
 
     const publish = async (eventName: string, args: Record<string, unknown>, storeId: StoreId = '0') => {
       await transport.publishTrigger(encodeTriggerMessage(eventName, args, storeId));
@@ -504,6 +509,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       auth,
       subscriptionHealth: health,
       recipientRefusal: (await import('./sinks/address-guard.ts')).createAddressGuard({ allowedTargets: settings.allowedTargets }).recipientRefusal,
+      publishOrder: { enable: () => transport.enablePublishOrder() },
       tokenRotation: {
         graceHours: () => adminConfig.tokenRotationGraceHours(),
         replaced: (subscriptionId, graceHours) => {
@@ -553,9 +559,21 @@ export async function createApp(options: AppOptions): Promise<App> {
         for (const name of names) {
           const handler =
             name === 'event.trigger.consumer'
-              ? createTriggerHandler({ ...attempts, events, callback, chainSalt })
-              : createRetryHandler(attempts);
+              ? createTriggerHandler({ ...delivery, events, callback, chainSalt })
+              : createRetryHandler(delivery);
           consumers.push(await startConsumer(name, { transport, handler, prefetch, ...(options.prefetchBytes !== undefined ? { prefetchBytes: options.prefetchBytes } : {}), logger }));
+        }
+        if (names.includes('event.trigger.consumer')) {
+          // Waits until the first ordering subscription enables publish order (here or in another process).
+          const reader = await transport.consumeInPublishOrder(orderedChains.intake, { maxBatch: ORDERED_INTAKE_BATCH });
+          consumers.push({
+            stop: async () => {
+              await reader.stop();
+              await orderedChains.drain();
+            },
+          });
+          every(ORDERED_SWEEP_INTERVAL_MS, () => orderedChains.sweep(), 'ordered chain sweep');
+          every(60_000, async () => void (await orderedChains.forgetDone()), 'ordered chain cleanup');
         }
         every(5000, async () => {
           metrics.queueDepth.set({ queue: 'event.trigger' }, await transport.depth('event.trigger'));

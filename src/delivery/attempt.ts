@@ -6,6 +6,7 @@ import type { Chain, ChainStatus, DeliveryOutcome, EventPayload, PayloadFormat, 
 import { coerceError, isAsyncEventsError } from '../errors.ts';
 import { retryDelaySeconds } from './backoff.ts';
 import type { DeliveryLimiter } from './limiter.ts';
+import type { OrderedChains } from './ordered-chains.ts';
 import type { RuleRuntime } from './subscription-rules.ts';
 import { payloadFromSerializedData, retryContent, serializedData } from './retry-content.ts';
 
@@ -24,6 +25,8 @@ export interface AttemptContext {
   readonly crashPoint?: (point: 'after-log-row' | 'after-retry-scheduled') => Promise<void>;
   /** Subscription rules at delivery time: max_per_second, filter counts (subscription-rules.ts). */
   readonly rules?: RuleRuntime;
+  /** Chains of ordering=entity subscriptions: told when one ends, so the next of its entity starts (ordered-chains.ts). */
+  readonly orderedChains?: Pick<OrderedChains, 'chainEnded' | 'triggerSeen'>;
   /** Called after each attempt is durable (metrics, live feed). Must not throw. */
   readonly onAttempt?: (attempt: AttemptReport) => void;
 }
@@ -125,6 +128,8 @@ async function recordOutcome(ctx: AttemptContext, subscription: Subscription, pa
     await ctx.transport.deadLetter({ subscription_id: subscription.id, death_count: deaths, content: retryContent(payload, ctx.format), uuid: payload.uuid });
   }
   if (chainStatus === 'retrying') await ctx.crashPoint?.('after-retry-scheduled');
+  // Before the message is acknowledged: a crash here leaves the chain ended but not done, which the sweep finds.
+  if (chainStatus !== 'retrying' && subscription.rules?.ordering === 'entity') await ctx.orderedChains?.chainEnded(subscription, payload.uuid);
 
   const report: AttemptReport = { logId, subscription, payload, outcome, deathCount, chainStatus, retryInSeconds, durationMs };
   ctx.logger[outcome.success ? 'debug' : 'info'](

@@ -49,7 +49,12 @@ export function createTriggerHandler(ctx: TriggerHandlerContext): MessageHandler
       return;
     }
     const storeId = Number(trigger.storeId);
-    const subscriptions = await ctx.store.subscriptions.activeFor(trigger.eventName, Number.isFinite(storeId) ? storeId : 0);
+    const all = await ctx.store.subscriptions.activeFor(trigger.eventName, Number.isFinite(storeId) ? storeId : 0);
+    // Ordering subscriptions get their chains from the publish-order reader (ordered-chains.ts), in publish order.
+    const subscriptions = all.filter((subscription) => subscription.rules?.ordering !== 'entity');
+    if (subscriptions.length < all.length && ctx.orderedChains) {
+      await ctx.orderedChains.triggerSeen(delivery, all.filter((subscription) => subscription.rules?.ordering === 'entity'), trigger.arguments);
+    }
     if (subscriptions.length === 0) return;
 
     // A redelivered message resumes its own chains: those already past their first attempt are left alone, except
@@ -101,7 +106,7 @@ export function createTriggerHandler(ctx: TriggerHandlerContext): MessageHandler
  * message, the chain is written first, pending with its content, so that the overdue sweep (overdue-chains.ts) can
  * send it again.
  */
-async function handOff(ctx: TriggerHandlerContext, subscription: Subscription, payload: EventPayload): Promise<void> {
+export async function handOff(ctx: AttemptContext, subscription: Subscription, payload: EventPayload): Promise<void> {
   const content = retryContent(payload, ctx.format);
   const uuid = payload.uuid;
   const nextAttemptAt = new Date(Date.now() + HAND_OFF_DELAY_SECONDS * 1000);

@@ -25,6 +25,15 @@ export interface QueueDelivery {
  */
 export type MessageHandler = (delivery: QueueDelivery) => Promise<void>;
 
+/** Trigger messages in publish order; resolving acknowledges the whole batch. */
+export type PublishOrderHandler = (batch: readonly QueueDelivery[]) => Promise<void>;
+
+export interface PublishOrderOptions {
+  readonly maxBatch: number;
+  /** Database queue: how long a gap in queue_message ids may stay open before it is passed (default 3000 ms). */
+  readonly settleMs?: number;
+}
+
 export interface ConsumeOptions {
   /** Messages handled at once (AMQP prefetch; claimed rows for the database queue). */
   readonly prefetch: number;
@@ -63,6 +72,14 @@ export interface QueueTransport {
    */
   requeue(queue: QueueName, body: string): Promise<void>;
   consume(queue: QueueName, handler: MessageHandler, options: ConsumeOptions): Promise<QueueConsumer>;
+  /** Starts keeping trigger messages for the publish-order reader, from now on (idempotent, safe from several processes). */
+  enablePublishOrder(): Promise<void>;
+  /** Whether enablePublishOrder was ever called against this broker/database (by any process). */
+  publishOrderEnabled(): Promise<boolean>;
+  /** Hands trigger messages to `handler` in publish order, one batch at a time (see the implementations). */
+  consumeInPublishOrder(handler: PublishOrderHandler, options: PublishOrderOptions): Promise<QueueConsumer>;
+  /** Database queue: whether the reader has moved past this message (so it will never hand it out). RabbitMQ: always false. */
+  publishOrderPassed(messageId: string): Promise<boolean>;
   /** Messages waiting (ready, not yet handed out) in a queue. */
   depth(queue: QueueName): Promise<number>;
   close(): Promise<void>;

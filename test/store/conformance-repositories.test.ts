@@ -283,6 +283,58 @@ describe.each(BACKENDS)('store repositories conformance on $name', (backend) => 
       });
     });
 
+    describe('chain order (ordering=entity)', () => {
+      const chain = (subscriptionId: number, entityKey: string, n: number) => ({ uuid: randomUUID(), subscriptionId, entityKey, messageId: String(n), triggerBody: `["e","{\\"id\\":${n}}"]` });
+
+      it('keeps the ordering rule, and refuses to lose it on a change of other rules', async () => {
+        const sub = await store.subscriptions.create({ eventName: 'order.kept', recipientUrl: 'https://example.com/o', verificationToken: 't', metadata: 'http', rules: { ordering: 'entity' } });
+        expect(sub.rules).toEqual({ ordering: 'entity' });
+        const changed = await store.subscriptions.update(sub.id, { rules: { filter: 'data.a:1' } });
+        expect(changed.rules).toEqual({ ordering: 'entity', filter: 'data.a:1' });
+        expect((await store.subscriptions.activeFor('order.kept', 0))[0]?.rules?.ordering).toBe('entity');
+      });
+
+      it('takes chains in in the order given, skips a uuid taken in before, and serves heads one per group', async () => {
+        const sub = await subscribe('order.heads');
+        const a = [chain(sub.id, 'a'.repeat(64), 1), chain(sub.id, 'a'.repeat(64), 2), chain(sub.id, 'a'.repeat(64), 3)];
+        const b = [chain(sub.id, 'b'.repeat(64), 4)];
+        expect(await store.chainOrder.takeIn([a[0]!, b[0]!, a[1]!])).toBe(3);
+        // A second reader handing the same batch, then more: only the new one is taken in, after the others.
+        expect(await store.chainOrder.takeIn([a[0]!, b[0]!, a[1]!, a[2]!])).toBe(1);
+        expect((await store.chainOrder.head(sub.id, 'a'.repeat(64)))?.uuid).toBe(a[0]!.uuid);
+        const now = new Date();
+        const claimed = await store.chainOrder.claimHead(sub.id, 'a'.repeat(64), now);
+        expect(claimed?.uuid).toBe(a[0]!.uuid);
+        // Taken once only: a second claim, from this process or another, gets nothing.
+        expect(await store.chainOrder.claimHead(sub.id, 'a'.repeat(64), now)).toBeUndefined();
+        const waiting = await store.chainOrder.heads({ startedBefore: new Date(now.getTime() - 60_000), limit: 10 });
+        expect(waiting.filter((h) => h.subscriptionId === sub.id).map((h) => h.uuid)).toEqual([b[0]!.uuid]);
+        // A claim older than startedBefore can be taken over (its start was lost); a fresh one cannot.
+        expect(await store.chainOrder.claimHead(sub.id, 'a'.repeat(64), new Date(), new Date(now.getTime() - 1000))).toBeUndefined();
+        expect((await store.chainOrder.claimHead(sub.id, 'a'.repeat(64), new Date(now.getTime() + 5000), new Date(now.getTime() + 2000)))?.uuid).toBe(a[0]!.uuid);
+        expect(await store.chainOrder.markDone(a[0]!.uuid)).toBe(true);
+        expect(await store.chainOrder.markDone(a[0]!.uuid)).toBe(false);
+        expect((await store.chainOrder.head(sub.id, 'a'.repeat(64)))?.uuid).toBe(a[1]!.uuid);
+        await store.chainOrder.claimHead(sub.id, 'a'.repeat(64), new Date());
+        await store.chainOrder.unclaim(a[1]!.uuid);
+        expect((await store.chainOrder.get(a[1]!.uuid))?.startedAt).toBeNull();
+        expect((await store.chainOrder.get(a[0]!.uuid))?.done).toBe(true);
+      });
+
+      it('forgets done rows past their time only, and a deleted subscription takes its rows along', async () => {
+        const sub = await subscribe('order.forget');
+        const rows = [chain(sub.id, 'c'.repeat(64), 1), chain(sub.id, 'c'.repeat(64), 2)];
+        await store.chainOrder.takeIn(rows);
+        await store.chainOrder.markDone(rows[0]!.uuid);
+        expect(await store.chainOrder.forgetDone(new Date(Date.now() - 3_600_000))).toBe(0);
+        expect(await store.chainOrder.forgetDone(new Date(Date.now() + 3_600_000))).toBeGreaterThanOrEqual(1);
+        expect(await store.chainOrder.get(rows[0]!.uuid)).toBeUndefined();
+        expect(await store.chainOrder.get(rows[1]!.uuid)).toBeDefined();
+        await store.subscriptions.delete(sub.id);
+        expect(await store.chainOrder.get(rows[1]!.uuid)).toBeUndefined();
+      });
+    });
+
     describe('delivery log', () => {
       it('walks a chain: open, failed attempt, retry delivered; attempts ordered with event and recipient', async () => {
         const sub = await subscribe('log.chain');

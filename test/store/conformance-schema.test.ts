@@ -17,6 +17,7 @@ const OUR_TABLES = [
   'async_event_subscription_health',
   'async_event_subscription_health_hour',
   'async_event_subscription_rule',
+  'async_event_chain_order',
 ];
 const FIXTURE_TABLES = readSchemaTables();
 const ALL_TABLES = [...FIXTURE_TABLES.map((t) => t.name), ...OUR_TABLES].sort();
@@ -68,6 +69,20 @@ describe.each(BACKENDS)('store schema conformance on $name', (backend) => {
       expect(await store.configValues.get('system/async_events/max_deaths')).toBe('7');
       const queues = await store.db.selectFrom('queue').select('name').orderBy('name').execute();
       expect(queues.map((q) => q.name)).toEqual(['event.failover.retry', 'event.trigger']);
+    });
+
+    it('adds the ordering column to a rule table of an earlier release, keeping its rows', async () => {
+      await store.migrate();
+      const sub = await store.subscriptions.create({ eventName: 'older.rules', recipientUrl: 'https://example.com/o', verificationToken: 't', metadata: 'http', rules: { filter: 'data.a:1' } });
+      await sql.raw(`ALTER TABLE ${store.tables.async_event_subscription_rule} DROP COLUMN ordering`).execute(store.db);
+      const report = await store.migrate();
+      expect(report.altered).toEqual([`${store.tables.async_event_subscription_rule}.ordering added`]);
+      expect((await store.subscriptions.get(sub.id))?.rules).toEqual({ filter: 'data.a:1' });
+      const ordered = await store.subscriptions.create({ eventName: 'older.rules', recipientUrl: 'https://example.com/o', verificationToken: 't', metadata: 'http', rules: { ordering: 'entity' } });
+      expect((await store.subscriptions.get(ordered.id))?.rules).toEqual({ ordering: 'entity' });
+      expect((await store.migrate()).altered).toEqual([]);
+      await store.subscriptions.delete(sub.id);
+      await store.subscriptions.delete(ordered.id);
     });
 
     it('gives every fixture table exactly the columns of its db_schema.xml', async () => {
