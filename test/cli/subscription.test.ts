@@ -180,10 +180,11 @@ describe('async-events subscription', () => {
     expect(updated.code, updated.stderr).toBe(0);
     expect(JSON.parse(updated.stdout)).toEqual({ ...before, max_per_second: 2.5 });
 
-    const removed = await cli(['subscription', 'update', String(id), '--no-filter', '--inactive', '--json']);
+    const removed = await cli(['subscription', 'update', String(id), '--no-filter', '--no-headers', '--inactive', '--json']);
     expect(removed.code, removed.stderr).toBe(0);
     const after = JSON.parse(removed.stdout) as Record<string, unknown>;
     expect(after).not.toHaveProperty('filter');
+    expect(after).not.toHaveProperty('headers');
     expect(after).toMatchObject({ status: false, fields: 'entity_id,items[sku]', max_per_second: 2.5 });
   }, 60_000);
 
