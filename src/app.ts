@@ -28,6 +28,7 @@ import { createSinkRegistry, type SinkRegistry } from './sinks/registry.ts';
 import { ensureEmbeddedCryptKey, readEmbeddedCryptKey } from './store/crypt-key.ts';
 import { createEncryptor, type Encryptor } from './store/encryptor.ts';
 import type { Store } from './store/store.ts';
+import type { SinkState, SubscriptionService } from './store/subscription-service/index.ts';
 import type { EventRegistry, StoreId } from './types.ts';
 
 /*
@@ -143,6 +144,12 @@ export interface AppParts {
   attempts(): Promise<AttemptContext>;
   /** Subscription health, fed by every attempt of `attempts()` (auto-disable, operator alerts). */
   health(): Promise<{ readonly tracker: HealthTracker; readonly alerts: AlertSender }>;
+  /**
+   * The subscription service for the local operator (`LOCAL_OPERATOR`, who holds every resource; any other
+   * principal is refused): the same rules REST and GraphQL apply (they build theirs from the API's dependencies,
+   * api/services.ts). Health is the stored figures: a running sidecar's in-flight counts are its own.
+   */
+  subscriptions(): Promise<SubscriptionService>;
   /** Cuts off running deliveries and held messages so they go back to their queues (the shutdown deadline). */
   abortInFlight(): void;
   close(): Promise<void>;
@@ -356,6 +363,29 @@ export function createAppParts(options: PartsOptions): AppParts {
     };
   });
 
+  // subscriptions: the CLI's, acting as the local operator
+  const subscriptions = once(async () => {
+    const [opened, { loaded }, registry, admin, { createSubscriptionService }, { createEventAccess }, { createAddressGuard }] = await Promise.all([
+      store(),
+      config(),
+      sinks(),
+      adminConfig(),
+      import('./store/subscription-service/index.ts'),
+      import('./config/event-access.ts'),
+      import('./sinks/address-guard.ts'),
+    ]);
+    const events = () => loaded.registry;
+    return createSubscriptionService({
+      store: opened,
+      events,
+      sinks: () => sinkStates(registry),
+      access: createEventAccess({ events, isAllowed: async (principal) => principal.kind === 'operator' }),
+      recipientRefusal: createAddressGuard({ allowedTargets: settings.allowedTargets }).recipientRefusal,
+      // A running sidecar notices the new token by itself (previous-token-cache.ts reloads on a token change).
+      tokenRotation: { graceHours: () => admin.tokenRotationGraceHours(), ...(options.clock ? { now: options.clock } : {}) },
+    });
+  });
+
   return {
     settings,
     logger,
@@ -371,6 +401,7 @@ export function createAppParts(options: PartsOptions): AppParts {
     search,
     attempts,
     health,
+    subscriptions,
     abortInFlight: () => shutdown.abort(),
     async close() {
       for (const close of closers.splice(0).reverse()) {
@@ -467,7 +498,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       store,
       events,
       routes,
-      sinks: async () => (await sinks.usable()).map((s) => ({ key: s.key, usable: s.reason === undefined, ...(s.reason ? { reason: s.reason } : {}) })),
+      sinks: () => sinkStates(sinks),
       replay: async (uuid) => {
         const report = await replayChain(attempts, uuid);
         return { uuid, subscriptionId: report.subscription.id };
@@ -623,6 +654,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     await closeAll();
     throw error;
   }
+}
+
+/** Which sinks can deliver now, as the subscription rules read them. */
+async function sinkStates(registry: SinkRegistry): Promise<SinkState[]> {
+  return (await registry.usable()).map((s) => ({ key: s.key, usable: s.reason === undefined, ...(s.reason ? { reason: s.reason } : {}) }));
 }
 
 /** Magento's REST routes of the enabled modules, plus the generated bridge's routes for services without one. */

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { flagOf, LOG_FORMATS, LOG_LEVELS, NUMERIC_SETTINGS, PROCESS_VARIABLES, SETTING_VARIABLES, TUNING_VARIABLES } from './config/setting-variables.ts';
+import type { HeaderFlags, SubscriptionFlags } from './commands/subscription.ts';
 import { PACKAGE_VERSION } from './package-root.ts';
 
 /*
@@ -9,6 +10,7 @@ import { PACKAGE_VERSION } from './package-root.ts';
  */
 
 type Flags = Record<string, string | boolean | undefined>;
+type SubscriptionCommandFlags = SubscriptionFlags & HeaderFlags;
 
 /** Whole numbers only (within max when given), reported under the flag's name by commander when not. */
 export function wholeNumber(min: number, max?: number): (value: string) => string {
@@ -18,6 +20,52 @@ export function wholeNumber(min: number, max?: number): (value: string) => strin
     if (!/^\d+$/.test(value.trim()) || n < min || (max !== undefined && n > max)) throw new InvalidArgumentError(`expected a whole number${range}, got "${value}".`);
     return value.trim();
   };
+}
+
+/** A number (fractions allowed, as for a rate), reported under the flag's name by commander when not. */
+export function decimalNumber(value: string): string {
+  if (!/^\d+(\.\d+)?$/.test(value.trim())) throw new InvalidArgumentError(`expected a number such as 20 or 0.5, got "${value}".`);
+  return value.trim();
+}
+
+/** `--header 'Name: value'`, repeatable, gathered into one object; the service checks names and values. */
+export function headerLine(value: string, previous: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const colon = value.indexOf(':');
+  if (colon < 0) throw new InvalidArgumentError(`expected "Name: value", got "${value}".`);
+  const name = value.slice(0, colon).trim();
+  if (previous && Object.hasOwn(previous, name)) throw new InvalidArgumentError(`header "${name}" is given twice.`);
+  return { ...previous, [name]: value.slice(colon + 1).trim() };
+}
+
+/** Subscription ids are int unsigned in upstream's table. */
+const subscriptionId = wholeNumber(1, 4_294_967_295);
+
+/** The flags create and update share; update adds --active and the --no-… removals. */
+function addSubscriptionFlags(command: Command, change: boolean): Command {
+  const rule = change ? ' (left out: kept)' : '';
+  const event = 'event name or pattern, e.g. sales.order.created or sales.order.*';
+  const recipient = "recipient URL (http sink) or the sink's target";
+  const token = 'file holding the verification token the deliveries are signed with (- reads stdin); never on the command line itself';
+  if (change) command.option('--event <name>', 'the event name: when given, must be the stored one').option('--recipient <url>', recipient).option('--verification-token-file <path>', `${token}; replaces the token`);
+  else command.requiredOption('--event <name>', event).requiredOption('--recipient <url>', recipient).requiredOption('--verification-token-file <path>', token);
+  command
+    .option('--sink <key>', change ? 'sink key' : 'sink key (default http)')
+    .addOption(new Option('--store-id <n>', change ? 'store id (0: every store)' : 'store id (default 0: every store)').argParser(wholeNumber(0)))
+    .option('--filter <query>', `deliver only events this search query matches, e.g. 'data.status: processing'${rule}`)
+    .option('--fields <selection>', `Magento REST fields selection of the data, e.g. 'entity_id,items[sku]'${rule}`)
+    .addOption(new Option('--header <line>', `extra request header 'Name: value' (repeatable)${change ? '; replaces every extra header' : ''}`).argParser(headerLine))
+    .addOption(new Option('--max-per-second <n>', `deliveries per second at most${rule}`).argParser(decimalNumber))
+    .option('--inactive', change ? 'disable it' : 'create it disabled')
+    .option('--json', 'print the subscription as JSON');
+  if (change) {
+    command
+      .option('--active', 'enable it (clears an auto-disable reason)')
+      .option('--no-filter', 'remove the filter')
+      .option('--no-fields', 'remove the fields selection')
+      .option('--no-headers', 'remove every extra header')
+      .option('--no-max-per-second', 'remove the rate limit');
+  }
+  return command;
 }
 
 /** Every setting variable is also a flag: ASYNC_EVENTS_MAGENTO_ROOT → --magento-root. */
@@ -126,6 +174,23 @@ export async function main(argv: string[]): Promise<void> {
       .argument('[ids...]', 'ids from `async-events parked`')
       .option('--all', 'every parked message'),
   ).action(async (ids: string[], flags: Flags & { all?: boolean }) => (await import('./commands/parked.ts')).redrive(ids, flags));
+
+  const subscription = program.command('subscription').description('list, show, create, change and delete subscriptions (the rules REST and GraphQL apply)');
+  addSettingFlags(subscription.command('list').description('every subscription: id, event, recipient, active, store, rules').option('--json', 'print them as JSON')).action(
+    async (flags: Flags & { json?: boolean }) => (await import('./commands/subscription.ts')).list(flags),
+  );
+  addSettingFlags(
+    subscription.command('show').description('one subscription with all its rules and its delivery health').argument('<id>', 'subscription id', subscriptionId).option('--json', 'print it as JSON'),
+  ).action(async (id: string, flags: Flags & { json?: boolean }) => (await import('./commands/subscription.ts')).show(id, flags));
+  addSettingFlags(
+    addSubscriptionFlags(subscription.command('create').description('create a subscription; prints it (never its token)'), false),
+  ).action(async (flags: SubscriptionCommandFlags) => (await import('./commands/subscription.ts')).create(flags));
+  addSettingFlags(
+    addSubscriptionFlags(subscription.command('update').description('change the given fields of a subscription; prints it (never its token)').argument('<id>', 'subscription id', subscriptionId), true),
+  ).action(async (id: string, flags: SubscriptionCommandFlags) => (await import('./commands/subscription.ts')).update(id, flags));
+  addSettingFlags(subscription.command('delete').description('delete a subscription (and its rules and health)').argument('<id>', 'subscription id', subscriptionId)).action(
+    async (id: string, flags: Flags) => (await import('./commands/subscription.ts')).remove(id, flags),
+  );
 
   addSettingFlags(program.command('doctor').description('check every configured part and say what is wrong and how to fix it')).action(async (flags: Flags) => {
     const { runDoctor } = await import('./doctor.ts');

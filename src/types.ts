@@ -155,8 +155,21 @@ export interface DeliveryOutcome {
   readonly statusCode?: number;
 }
 
-/** Who is calling the API: resolved from `Authorization: Bearer …` (the sidecar's API token or a Magento integration). */
-export type Principal = { readonly kind: 'api-token' } | { readonly kind: 'integration'; readonly integrationId: number; readonly name: string };
+/**
+ * Who is acting: through the API, resolved from `Authorization: Bearer …` (the sidecar's API token or a Magento
+ * integration); at the command line, the local operator.
+ */
+export type Principal =
+  | { readonly kind: 'api-token' }
+  | { readonly kind: 'integration'; readonly integrationId: number; readonly name: string }
+  | { readonly kind: 'operator' };
+
+/**
+ * The person at the command line (`async-events subscription …`): whoever can run the CLI can read the settings,
+ * the crypt key and the database it uses, so it acts as the administrator, with every ACL resource. No
+ * authenticator ever resolves a bearer token to it; only the CLI's parts (app.ts `subscriptions()`) act as it.
+ */
+export const LOCAL_OPERATOR: Principal = { kind: 'operator' };
 
 /**
  * Whether the principal holds every one of these Magento ACL resources; undefined when the answer is not known
