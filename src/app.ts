@@ -383,6 +383,8 @@ export function createAppParts(options: PartsOptions): AppParts {
       recipientRefusal: createAddressGuard({ allowedTargets: settings.allowedTargets }).recipientRefusal,
       // A running sidecar notices the new token by itself (previous-token-cache.ts reloads on a token change).
       tokenRotation: { graceHours: () => admin.tokenRotationGraceHours(), ...(options.clock ? { now: options.clock } : {}) },
+      // The one queue declaration a one-shot command makes: the copy of the trigger queue an ordering subscription reads.
+      publishOrder: { enable: async () => (await transport()).enablePublishOrder() },
     });
   });
 

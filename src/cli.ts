@@ -55,6 +55,7 @@ function addSubscriptionFlags(command: Command, change: boolean): Command {
     .option('--fields <selection>', `Magento REST fields selection of the data, e.g. 'entity_id,items[sku]'${rule}`)
     .addOption(new Option('--header <line>', `extra request header 'Name: value' (repeatable)${change ? '; replaces every extra header' : ''}`).argParser(headerLine))
     .addOption(new Option('--max-per-second <n>', `deliveries per second at most${rule}`).argParser(decimalNumber))
+    .addOption(new Option('--ordering <kind>', `entity: one entity's events in publish order, across retries; none: no order${change ? ' (fixed at creation: only the stored value is accepted)' : ''}`).choices(['entity', 'none']))
     .option('--inactive', change ? 'disable it' : 'create it disabled')
     .option('--json', 'print the subscription as JSON');
   if (change) {

@@ -28,6 +28,7 @@ export interface SubscriptionFlags extends Flags {
   readonly filter?: string | false;
   readonly fields?: string | false;
   readonly maxPerSecond?: string | false;
+  readonly ordering?: 'entity' | 'none';
   readonly active?: boolean;
   readonly inactive?: boolean;
 }
@@ -47,6 +48,7 @@ const FLAG_OF: Readonly<Record<SubscriptionField, string>> = {
   fields: '--fields',
   headers: '--header',
   maxPerSecond: '--max-per-second',
+  ordering: '--ordering',
   subscriptionId: 'ID',
   subscription: 'the subscription',
 };
@@ -107,6 +109,7 @@ function rulesFrom(flags: SubscriptionFlags & HeaderFlags) {
     ...(flags.fields !== undefined ? { fields: rule(flags.fields) } : {}),
     ...(flags.header !== undefined ? { headers: { ...flags.header } } : flags.headers === false ? { headers: null } : {}),
     ...(flags.maxPerSecond !== undefined ? { maxPerSecond: flags.maxPerSecond === false ? null : Number(flags.maxPerSecond) } : {}),
+    ...(flags.ordering !== undefined ? { ordering: flags.ordering === 'none' ? null : flags.ordering } : {}),
   };
 }
 
@@ -151,6 +154,7 @@ export function rulesSummary(display: SubscriptionDisplay): string {
     display.fields !== undefined ? `fields ${display.fields}` : undefined,
     display.headers !== undefined ? `headers ${Object.keys(display.headers).join(',')}` : undefined,
     display.max_per_second !== undefined ? `${display.max_per_second}/s` : undefined,
+    display.ordering !== undefined ? `ordered by ${display.ordering}` : undefined,
   ].filter((part): part is string => part !== undefined);
   return parts.length === 0 ? '-' : parts.join('; ');
 }
