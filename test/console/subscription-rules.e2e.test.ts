@@ -92,13 +92,14 @@ describeWith(['chromium'], 'subscription rules in the console form', () => {
     await control('Extra headers').fill('X-Api-Key: k-1\nX-Tenant: eu');
     await control('Filter').fill('data.status: processing AND data.grand_total:>100');
     await control('Fields').fill('entity_id,increment_id,items[sku,qty_ordered]');
+    await control('Ordering').selectOption('entity');
     await create();
     await page.locator('#flash .notice').waitFor();
     expect(await page.locator('#flash .notice span').first().textContent()).toMatch(/created for sales\.order\.\*/);
     const [saved] = (await sidecar.app.store.subscriptions.list()).items;
     expect(saved).toMatchObject({
       eventName: 'sales.order.*',
-      rules: { filter: 'data.status: processing AND data.grand_total:>100', fields: 'entity_id,increment_id,items[sku,qty_ordered]', headers: { 'X-Api-Key': 'k-1', 'X-Tenant': 'eu' }, maxPerSecond: 20 },
+      rules: { filter: 'data.status: processing AND data.grand_total:>100', fields: 'entity_id,increment_id,items[sku,qty_ordered]', headers: { 'X-Api-Key': 'k-1', 'X-Tenant': 'eu' }, maxPerSecond: 20, ordering: 'entity' },
     });
   });
 
@@ -113,6 +114,9 @@ describeWith(['chromium'], 'subscription rules in the console form', () => {
     expect(await control('Extra headers').inputValue()).toBe('X-Api-Key: k-1\nX-Tenant: eu');
     expect(await control('Max per second').inputValue()).toBe('20');
     expect(await control('Event').inputValue()).toBe('sales.order.*');
+    // Ordering is fixed at creation: shown, not editable.
+    expect(await control('Ordering').inputValue()).toBe('entity');
+    expect(await control('Ordering').isDisabled()).toBe(true);
 
     await control('Filter').fill('success:true');
     await page.getByRole('button', { name: 'Save changes' }).click();
@@ -123,7 +127,7 @@ describeWith(['chromium'], 'subscription rules in the console form', () => {
     await control('Extra headers').fill('X-Tenant: us');
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.locator('#flash .notice').waitFor();
-    expect((await sidecar.app.store.subscriptions.get(id))?.rules).toEqual({ fields: 'entity_id,increment_id,items[sku,qty_ordered]', headers: { 'X-Tenant': 'us' }, maxPerSecond: 2.5 });
+    expect((await sidecar.app.store.subscriptions.get(id))?.rules).toEqual({ fields: 'entity_id,increment_id,items[sku,qty_ordered]', headers: { 'X-Tenant': 'us' }, maxPerSecond: 2.5, ordering: 'entity' });
     expect(main.errors).toEqual([]);
   });
 });

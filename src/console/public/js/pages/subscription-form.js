@@ -90,7 +90,7 @@ export function subscriptionFormPage(main, { args, navigate }) {
 
   function buildForm(catalog, current, currentSink) {
     const ids = { event: newId('event'), pattern: newId('pattern'), url: newId('url'), sink: newId('sink'), store: newId('store'), token: newId('token'), status: newId('status'),
-      filter: newId('filter'), fields: newId('fields'), headers: newId('headers'), rate: newId('rate') };
+      filter: newId('filter'), fields: newId('fields'), headers: newId('headers'), rate: newId('rate'), ordering: newId('ordering') };
     const events = catalog.events;
     const eventControl = events
       ? h('select', { id: ids.event, name: 'event_name', required: true, disabled: editing, value: current?.event_name ?? '' },
@@ -117,10 +117,14 @@ export function subscriptionFormPage(main, { args, navigate }) {
     const headersControl = h('textarea', { id: ids.headers, name: 'headers', rows: 3, spellcheck: 'false', placeholder: 'X-Api-Key: …' });
     headersControl.value = headerLines(current?.headers);
     const rateControl = h('input', { id: ids.rate, name: 'max_per_second', type: 'number', min: 0, step: 'any', value: current?.max_per_second === undefined ? '' : String(current.max_per_second) });
+    // Fixed once created (the server refuses a change): shown, not editable, when editing.
+    const orderingControl = h('select', { id: ids.ordering, name: 'ordering', disabled: editing, value: current?.ordering ?? '' },
+      h('option', { value: '' }, 'None: events may arrive in any order'),
+      h('option', { value: 'entity' }, 'By entity: one order\'s (product\'s…) events in publish order'));
     const summary = h('div', { class: 'notice error', role: 'alert', hidden: true });
     const submit = h('button', { type: 'submit' }, editing ? 'Save changes' : 'Create subscription');
     const controls = { event_name: eventControl, recipient_url: urlControl, metadata: sinkControl, store_id: storeControl, verification_token: tokenControl, status: statusControl,
-      event_pattern: patternControl, filter: filterControl, fields: fieldsControl, headers: headersControl, max_per_second: rateControl };
+      event_pattern: patternControl, filter: filterControl, fields: fieldsControl, headers: headersControl, max_per_second: rateControl, ordering: orderingControl };
     const usesPattern = () => !editing && patternControl.value.trim() !== '';
 
     function clearErrors() {
@@ -177,6 +181,7 @@ export function subscriptionFormPage(main, { args, navigate }) {
       // The rate is sent as typed (a string when it is not a number), so the server's rule judges it.
       const rate = rateControl.value.trim() === '' ? '' : (Number.isFinite(Number(rateControl.value)) ? Number(rateControl.value) : rateControl.value);
       Object.assign(asyncEvent, rulesRequest({ filter: filterControl.value.trim(), fields: fieldsControl.value.trim(), headers: parsedHeaders.headers ?? {}, max_per_second: rate }, current));
+      if (!editing && orderingControl.value) asyncEvent.ordering = orderingControl.value;
       submit.disabled = true;
       try {
         const saved = editing
@@ -210,7 +215,10 @@ export function subscriptionFormPage(main, { args, navigate }) {
       field(ids.filter, 'Filter', filterControl, 'A search query over Magento\'s data (data.*), event_name and store_id; events it does not match are not delivered. A replay ignores it.'),
       field(ids.fields, 'Fields', fieldsControl, 'Magento REST fields selection: only these parts of the data are delivered.'),
       field(ids.headers, 'Extra headers', headersControl, 'http sink only. One Name: value per line; the signature, content and connection headers are the sidecar\'s.'),
-      field(ids.rate, 'Max per second', rateControl, 'Deliveries beyond this rate wait for their turn; they never fail for it. Empty: no limit.')),
+      field(ids.rate, 'Max per second', rateControl, 'Deliveries beyond this rate wait for their turn; they never fail for it. Empty: no limit.'),
+      field(ids.ordering, 'Ordering', orderingControl, editing
+        ? 'Fixed when the subscription was created; create a new subscription to change it.'
+        : 'By entity: events with the same service arguments (the same order id) are delivered in the order Magento published them; a failing one holds back the later ones of its entity until it is delivered or dead. Other entities flow. Cannot be changed later.')),
     h('div', { class: 'row' }, submit, h('a', { class: 'button secondary', href: '#/subscriptions' }, 'Cancel')));
     tokenControl.setAttribute('aria-describedby', `${ids.token}-hint ${ids.token}-error`);
     summary.setAttribute('tabindex', '-1');
