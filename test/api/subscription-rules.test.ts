@@ -70,6 +70,36 @@ describe('subscription rules over REST and GraphQL', () => {
     expect((await h.store.subscriptions.get(id))?.rules).toEqual({ filter: 'store_id:1' });
   });
 
+  it('ordering: set at creation on REST or GraphQL, starting the publish-order reader first, shown in reads, fixed after', async () => {
+    const enabledBefore = h.calls.publishOrderEnabled.length;
+    const created = await h.request('POST', '/rest/V1/async_event', { body: { asyncEvent: { ...base, ordering: 'entity' } } });
+    expect(created.status).toBe(200);
+    expect(created.json).toMatchObject({ event_name: 'sales.order.*', ordering: 'entity' });
+    expect(h.calls.publishOrderEnabled.length).toBe(enabledBefore + 1);
+    const id = (created.json as { subscription_id: number }).subscription_id;
+    const read = await graphql.query<{ subscription: { ordering: string | null } }>(`{ subscription(id: "${id}") { ordering } }`, {}, API_TOKEN);
+    expect(read.data?.subscription.ordering).toBe('ENTITY');
+    const viaGraphql = await graphql.query<{ subscribe: { id: string; ordering: string } }>(
+      `mutation { subscribe(input: { eventName: "customer.created", recipientUrl: "https://h.example.com/", verificationToken: "t", ordering: ENTITY }) { id ordering } }`, {}, API_TOKEN);
+    expect(viaGraphql.data?.subscribe.ordering).toBe('ENTITY');
+    expect(h.calls.publishOrderEnabled.length).toBe(enabledBefore + 2);
+
+    const off = await h.request('PUT', `/rest/V1/async_event/${id}`, { body: { asyncEvent: { ordering: null } } });
+    expect(off.status).toBe(400);
+    expect((off.json as { parameters: { fieldName: string; reason: string } }).parameters).toMatchObject({ fieldName: 'asyncEvent.ordering', reason: expect.stringMatching(/cannot change after the subscription is created/) });
+    const unknown = await h.request('POST', '/rest/V1/async_event', { body: { asyncEvent: { ...base, ordering: 'global' } } });
+    expect(unknown.status).toBe(400);
+    expect((unknown.json as { parameters: { fieldName: string } }).parameters.fieldName).toBe('asyncEvent.ordering');
+    // A change of another rule keeps it.
+    const put = await h.request('PUT', `/rest/V1/async_event/${id}`, { body: { asyncEvent: { filter: 'data.status: new', ordering: 'entity' } } });
+    expect(put.status).toBe(200);
+    expect((await h.store.subscriptions.get(id))?.rules).toEqual({ filter: 'data.status: new', ordering: 'entity' });
+    // Without ordering, the reader is not started.
+    const plain = await h.request('POST', '/rest/V1/async_event', { body: { asyncEvent: { ...base } } });
+    expect(plain.status).toBe(200);
+    expect(h.calls.publishOrderEnabled.length).toBe(enabledBefore + 2);
+  });
+
   it('a filter syntax error is refused with its position, on REST and GraphQL alike', async () => {
     const rest = await h.request('POST', '/rest/V1/async_event', { body: { asyncEvent: { ...base, filter: 'data.status:(processing' } } });
     expect(rest.status).toBe(400);
