@@ -43,6 +43,7 @@ const TABLES: Record<TableName, true> = {
   async_event_subscription_health: true,
   async_event_subscription_health_hour: true,
   async_event_subscription_rule: true,
+  async_event_publish_order: true,
   core_config_data: true,
   queue: true,
   queue_message: true,
