@@ -18,12 +18,14 @@ import type { PublishOrderHandler, PublishOrderOptions, QueueConsumer, QueueDeli
  *
  * Several readers may run at once (one per replica); each may hand out a batch another one also hands out (the
  * handler dedupes), and the cursor only ever moves forward. Deciding to hand out a row and passing a gap are kept
- * apart by a lock on the cursor row: a gap is passed under an exclusive lock after checking it is still open, and
- * a reader takes its rows and then reads the cursor with a shared lock, so a row that committed into a gap being
- * passed is seen as passed. (SQLite transactions are BEGIN IMMEDIATE, which serialises them all.)
+ * apart: on MySQL by a lock on the cursor row (a gap is passed under an exclusive lock after checking it is still
+ * open; a reader takes its rows and then reads the cursor with a shared lock, so a row that committed into a gap
+ * being passed is seen as passed); on SQLite, where writes are serialised, by doing each in one statement.
  */
 
 const CURSOR_NAME = TRIGGER_TOPIC;
+/** Topic of the row enable() takes an id with; deleted in the same transaction. */
+const ENABLE_MARKER_TOPIC = 'async_events.publish_order.enabled';
 
 export interface PublishOrderCursorOptions {
   readonly db: Kysely<Database>;
@@ -66,9 +68,9 @@ export function createPublishOrderCursor(options: PublishOrderCursorOptions): Pu
   function idSequence(): Promise<IdSequence> {
     sequence ??= (async () => {
       if (dialect === 'sqlite') return { step: 1, offset: 1 };
-      const { rows } = await sql<{ step: number | string; offset: number | string }>`SELECT @@auto_increment_increment AS step, @@auto_increment_offset AS offset`.execute(db);
+      const { rows } = await sql<{ step: number | string; start: number | string }>`SELECT @@auto_increment_increment AS step, @@auto_increment_offset AS start`.execute(db);
       const step = Math.max(1, Number(rows[0]?.step ?? 1));
-      return { step, offset: Math.min(step, Math.max(1, Number(rows[0]?.offset ?? 1))) };
+      return { step, offset: Math.min(step, Math.max(1, Number(rows[0]?.start ?? 1))) };
     })();
     sequence.catch(() => (sequence = undefined));
     return sequence;
@@ -90,40 +92,81 @@ export function createPublishOrderCursor(options: PublishOrderCursorOptions): Pu
 
   /** Rows after `from` with the position to walk them from, or undefined while publish order is not enabled. */
   async function look(from: number, limit: number): Promise<{ position: number; rows: Row[] } | undefined> {
-    return db.transaction().execute(async (trx) => {
-      const found = await trx.selectFrom('queue_message').select(['id', 'topic_name', 'body']).where('id', '>', from).orderBy('id').limit(limit).execute();
-      // Read after the rows, under a shared lock: a gap passed meanwhile shows here, and its late rows are dropped.
-      const stored = await storedPosition(trx, 'share');
-      if (stored === undefined) return undefined;
-      const position = Math.max(from, stored);
-      const rows = found.map((r) => ({ id: Number(r.id), topic: r.topic_name, body: r.body })).filter((r) => r.id > position);
-      return { position, rows };
-    });
+    const rowsAfter = (on: Kysely<Database>) =>
+      on.selectFrom('queue_message').select(['id', 'topic_name', 'body']).where('id', '>', from).orderBy('id').limit(limit);
+    let found: { id: number; topic_name: string | null; body: string | null }[];
+    let stored: number | undefined;
+    if (dialect === 'mysql') {
+      ({ found, stored } = await db.transaction().execute(async (trx) => {
+        const rows = await rowsAfter(trx).execute();
+        // Read after the rows, under a shared lock: a gap passed meanwhile shows here, and its late rows are dropped.
+        return { found: rows, stored: await storedPosition(trx, 'share') };
+      }));
+    } else {
+      // One statement is one snapshot: the rows and the cursor as of the same moment.
+      const rows = await rowsAfter(db)
+        .select((eb) => eb.selectFrom('async_event_publish_order').select('position').where('name', '=', CURSOR_NAME).as('stored'))
+        .execute();
+      found = rows;
+      stored = rows.length > 0 ? (rows[0]!.stored === null ? undefined : Number(rows[0]!.stored)) : await storedPosition(db);
+    }
+    if (stored === undefined) return undefined;
+    const position = Math.max(from, stored);
+    const rows = found.map((r) => ({ id: Number(r.id), topic: r.topic_name, body: r.body })).filter((r) => r.id > position);
+    return { position, rows };
   }
 
-  /** Passes the gap between `position` and the row `next`, if it is still open; true once the cursor is past it. */
-  async function passGap(position: number, next: number): Promise<boolean> {
-    const begin = dialect === 'mysql' ? db.transaction().setIsolationLevel('read committed') : db.transaction();
-    return begin.execute(async (trx) => {
-      const stored = await storedPosition(trx, 'update');
-      if (stored === undefined) return false;
-      if (stored >= next - 1) return true;
-      const first = await trx.selectFrom('queue_message').select('id').where('id', '>', Math.max(position, stored)).orderBy('id').limit(1).executeTakeFirst();
-      if (first === undefined || Number(first.id) !== next) return false; // the gap filled in meanwhile
-      await trx.updateTable('async_event_publish_order').set({ position: next - 1 }).where('name', '=', CURSOR_NAME).where('position', '<', next - 1).execute();
-      return true;
-    });
+  /** Passes the gap before the row `next`, if it is still open; true once the cursor is past it. */
+  async function passGap(next: number): Promise<boolean> {
+    if (dialect === 'sqlite') {
+      // One statement, so the check that the gap is still open and the move past it cannot be split by an insert.
+      await db
+        .updateTable('async_event_publish_order')
+        .set({ position: next - 1 })
+        .where('name', '=', CURSOR_NAME)
+        .where('position', '<', next - 1)
+        .where(({ not, exists, selectFrom, ref }) =>
+          not(exists(selectFrom('queue_message').select('id').where('id', '>', ref('async_event_publish_order.position').$castTo<number>()).where('id', '<', next))),
+        )
+        .execute();
+      return ((await storedPosition(db)) ?? 0) >= next - 1;
+    }
+    // READ COMMITTED: the check sees every insert committed before it, not a snapshot from the lock's time.
+    return db
+      .transaction()
+      .setIsolationLevel('read committed')
+      .execute(async (trx) => {
+        const stored = await storedPosition(trx, 'update');
+        if (stored === undefined) return false;
+        if (stored >= next - 1) return true;
+        const open = await trx.selectFrom('queue_message').select('id').where('id', '>', stored).where('id', '<', next).limit(1).executeTakeFirst();
+        if (open !== undefined) return false; // the gap filled in meanwhile
+        await trx.updateTable('async_event_publish_order').set({ position: next - 1 }).where('name', '=', CURSOR_NAME).where('position', '<', next - 1).execute();
+        return true;
+      });
   }
 
   return {
     async enable() {
-      const row = await db
-        .selectFrom('queue_message')
-        .select((eb) => eb.fn.max('id').as('last'))
-        .executeTakeFirst();
-      const insert = db.insertInto('async_event_publish_order').values({ name: CURSOR_NAME, position: Number(row?.last ?? 0) });
-      // Enabled concurrently from another process: theirs stays, from (almost) the same moment.
-      await (dialect === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.doNothing())).execute();
+      // "From now on" is the next id queue_message hands out, not MAX(id): Magento's cleanup deletes old rows, and
+      // from MAX(id) of an emptied table the first new trigger would sit behind a gap for settleMs. A row inserted
+      // and deleted takes that id (auto-increment ids are not reused); it has no status row, so no consumer takes
+      // it, and the reader skips its topic. (On SQLite one statement at a time: a transaction held across awaits
+      // would make another connection of this process wait for its lock synchronously, blocking the holder too.)
+      const takeId = async (on: Kysely<Database>): Promise<void> => {
+        const marker = await on.insertInto('queue_message').values({ topic_name: ENABLE_MARKER_TOPIC, body: null }).executeTakeFirstOrThrow();
+        if (marker.insertId === undefined) throw new Error('database did not report the id of the new queue_message row');
+        const position = Number(marker.insertId);
+        try {
+          const insert = on.insertInto('async_event_publish_order').values({ name: CURSOR_NAME, position });
+          // Enabled concurrently from another process: theirs stays, from (almost) the same moment.
+          await (dialect === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.doNothing())).execute();
+        } finally {
+          await on.deleteFrom('queue_message').where('id', '=', position).execute();
+        }
+      };
+      if (dialect === 'mysql') await db.transaction().execute(takeId);
+      else await takeId(db);
     },
 
     async enabled() {
@@ -202,7 +245,7 @@ export function createPublishOrderCursor(options: PublishOrderCursorOptions): Pu
             } else if (gapBefore !== undefined) {
               const now = Date.now();
               if (gap?.after !== view.position) gap = { after: view.position, since: now };
-              if (now - gap.since >= settleMs && (await passGap(view.position, gapBefore))) {
+              if (now - gap.since >= settleMs && (await passGap(gapBefore))) {
                 logger.info({ after: view.position, next: gapBefore, openMs: now - gap.since }, 'publish-order reader passed a gap in queue_message ids');
                 local = gapBefore - 1;
                 again = true;
