@@ -205,17 +205,23 @@ describe.each(DIALECTS)('database queue specifics on $name', ({ name, dialect, s
       const body = (n: string) => encodeTriggerMessage('e', { n });
       await transport.publishTrigger(body('first'));
       await waitUntil(() => handed.length === 1, 'the first trigger');
+      // Enabling again takes no id, so it leaves no gap to wait at.
+      await transport.enablePublishOrder();
+      const secondAt = Date.now();
+      await transport.publishTrigger(body('second'));
+      await waitUntil(() => handed.length === 2, 'the trigger after enabling again');
+      expect(Date.now() - secondAt).toBeLessThan(1000);
 
       // A trigger committed after a later one is waited for, and handed in its place.
       const late = await lateTrigger(body('late'));
       await transport.publishTrigger(body('after-late'));
       await new Promise((resolve) => setTimeout(resolve, 600));
-      expect(handed.map((d) => d.body)).toEqual([body('first')]);
+      expect(handed.map((d) => d.body)).toEqual([body('first'), body('second')]);
       expect(await transport.publishOrderPassed(String(late.id))).toBe(false);
       await late.commit();
-      await waitUntil(() => handed.length === 3, 'the late trigger and the one after it');
-      expect(handed.map((d) => d.body)).toEqual([body('first'), body('late'), body('after-late')]);
-      expect(handed[1]?.messageId).toBe(String(late.id));
+      await waitUntil(() => handed.length === 4, 'the late trigger and the one after it');
+      expect(handed.map((d) => d.body)).toEqual([body('first'), body('second'), body('late'), body('after-late')]);
+      expect(handed[2]?.messageId).toBe(String(late.id));
       expect(await transport.publishOrderPassed(String(late.id))).toBe(true);
 
       // A gap open longer than settleMs is passed, the cursor past it before anything after it is handed out.
@@ -223,12 +229,12 @@ describe.each(DIALECTS)('database queue specifics on $name', ({ name, dialect, s
       lostId = lost.id;
       const openedAt = Date.now();
       await transport.publishTrigger(body('after-lost'));
-      await waitUntil(() => handed.length === 4, 'the trigger after the gap', 6000);
+      await waitUntil(() => handed.length === 5, 'the trigger after the gap', 6000);
       expect(Date.now() - openedAt).toBeGreaterThanOrEqual(1400);
-      expect(handed[3]?.body).toBe(body('after-lost'));
+      expect(handed[4]?.body).toBe(body('after-lost'));
       expect(lostPassedWhenNextHanded).toBe(true);
       expect(await transport.publishOrderPassed(String(lost.id))).toBe(true);
-      const lastId = Number(handed[3]?.messageId);
+      const lastId = Number(handed[4]?.messageId);
       expect(lastId).toBeGreaterThan(lost.id);
       expect(await transport.publishOrderPassed(String(lastId))).toBe(true);
       expect(await transport.publishOrderPassed(String(lastId + 1))).toBe(false);
@@ -237,12 +243,12 @@ describe.each(DIALECTS)('database queue specifics on $name', ({ name, dialect, s
       await lost.commit();
       await new Promise((resolve) => setTimeout(resolve, 500));
       await reader.stop();
-      expect(handed).toHaveLength(4);
+      expect(handed).toHaveLength(5);
       const consumed: string[] = [];
       const consumer = await transport.consume('event.trigger', async (d) => void consumed.push(d.body), { prefetch: 10 });
-      await waitUntil(() => consumed.length === 5, 'every trigger consumed');
+      await waitUntil(() => consumed.length === 6, 'every trigger consumed');
       await consumer.stop();
-      expect([...consumed].sort()).toEqual([body('first'), body('late'), body('after-late'), body('lost'), body('after-lost')].sort());
+      expect([...consumed].sort()).toEqual([body('first'), body('second'), body('late'), body('after-late'), body('lost'), body('after-lost')].sort());
     });
   });
 });

@@ -165,6 +165,8 @@ export function createPublishOrderCursor(options: PublishOrderCursorOptions): Pu
           await on.deleteFrom('queue_message').where('id', '=', position).execute();
         }
       };
+      // Already enabled, no id is taken: each taken id is a gap the running readers would wait settleMs at.
+      if ((await storedPosition(db)) !== undefined) return;
       if (dialect === 'mysql') await db.transaction().execute(takeId);
       else await takeId(db);
     },
