@@ -21,3 +21,9 @@ export function delayRoute(deathCount: number, delaySeconds: number): { queue: s
   if (deathCount === 1 && delaySeconds === 1) return { queue: RETRY_INIT_ROUTING_KEY, routingKey: RETRY_INIT_ROUTING_KEY };
   return { queue: `event.delay.${delaySeconds}`, routingKey: `event.retry.${delaySeconds}` };
 }
+
+/**
+ * Ours: a copy of every trigger for the publish-order reader, bound like `event.trigger`, with a single active
+ * consumer so one replica at a time reads it in order. Declared only once publish order is enabled.
+ */
+export const PUBLISH_ORDER_QUEUE = 'async_events.trigger.ordered';

@@ -25,15 +25,6 @@ export interface QueueDelivery {
  */
 export type MessageHandler = (delivery: QueueDelivery) => Promise<void>;
 
-/** Trigger messages in publish order; resolving acknowledges the whole batch. */
-export type PublishOrderHandler = (batch: readonly QueueDelivery[]) => Promise<void>;
-
-export interface PublishOrderOptions {
-  readonly maxBatch: number;
-  /** Database queue: how long a gap in queue_message ids may stay open before it is passed (default 3000 ms). */
-  readonly settleMs?: number;
-}
-
 export interface ConsumeOptions {
   /** Messages handled at once (AMQP prefetch; claimed rows for the database queue). */
   readonly prefetch: number;
@@ -42,6 +33,22 @@ export interface ConsumeOptions {
    * unstarted until earlier ones finish. One message always runs, however large.
    */
   readonly prefetchBytes?: number;
+}
+
+/**
+ * Handles one batch of the publish-order reader: trigger messages in the order Magento published them. Resolving
+ * acknowledges the whole batch; rejecting has the same batch handed again after a backoff, so order is never broken.
+ */
+export type PublishOrderHandler = (batch: readonly QueueDelivery[]) => Promise<void>;
+
+export interface PublishOrderOptions {
+  /** Messages in one batch at most (AMQP prefetch). */
+  readonly maxBatch: number;
+  /**
+   * Database queue: how long a gap in `queue_message` ids may stay open before it is passed (default 3000 ms). A gap
+   * is an insert whose transaction commits after a later one's, or one rolled back; waiting keeps the late one in order.
+   */
+  readonly settleMs?: number;
 }
 
 export interface QueueConsumer {
@@ -72,13 +79,33 @@ export interface QueueTransport {
    */
   requeue(queue: QueueName, body: string): Promise<void>;
   consume(queue: QueueName, handler: MessageHandler, options: ConsumeOptions): Promise<QueueConsumer>;
-  /** Starts keeping trigger messages for the publish-order reader, from now on (idempotent, safe from several processes). */
+  /*
+   * The publish-order reader serves subscriptions with `ordering: "entity"`: they need every trigger in the order
+   * Magento published it, one batch at a time, by one reader across replicas. The competing consumers of `consume`
+   * cannot promise that (prefetch, redeliveries and several replicas reorder), so the reader has a copy of the
+   * triggers of its own: a queue of ours on RabbitMQ, a cursor over `queue_message` ids on the database queue.
+   */
+  /**
+   * Starts keeping trigger messages for the publish-order reader, from now on (idempotent, safe from several
+   * processes). Not part of setup(): nobody would drain what it keeps unless a rule asks for publish order.
+   */
   enablePublishOrder(): Promise<void>;
   /** Whether enablePublishOrder was ever called against this broker/database (by any process). */
   publishOrderEnabled(): Promise<boolean>;
-  /** Hands trigger messages to `handler` in publish order, one batch at a time (see the implementations). */
+  /**
+   * Hands trigger messages to `handler` in publish order, in batches of at most maxBatch, the next batch only after
+   * the previous one resolved. Until publish order is enabled, it waits (checks every few seconds) and then starts.
+   * A rejecting handler is called again with the same batch after a backoff (100 ms doubling to 5 s), so order is
+   * never broken; stop() resolves once the batch in hand is done or handed back.
+   * Several processes may call it: RabbitMQ gives the messages to one of them at a time; the database queue may hand
+   * the same batch to more than one (the handler must be idempotent: it dedupes by messageId). Each delivery carries
+   * the messageId `consume('event.trigger', …)` gives the same message, which chain ids are derived from.
+   */
   consumeInPublishOrder(handler: PublishOrderHandler, options: PublishOrderOptions): Promise<QueueConsumer>;
-  /** Database queue: whether the reader has moved past this message (so it will never hand it out). RabbitMQ: always false. */
+  /**
+   * Database queue: whether the reader has moved past this message (so it will never hand it out), for the normal
+   * consumer to take over a message the reader passed in a gap. RabbitMQ: always false (its copy is never skipped).
+   */
   publishOrderPassed(messageId: string): Promise<boolean>;
   /** Messages waiting (ready, not yet handed out) in a queue. */
   depth(queue: QueueName): Promise<number>;

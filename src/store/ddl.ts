@@ -28,6 +28,7 @@ export const MANAGED_TABLES = [
   'async_event_subscription_health_hour',
   'async_event_subscription_rule',
   'async_event_chain_order',
+  'async_event_publish_order',
 ] as const satisfies readonly TableName[];
 
 export type ManagedTable = (typeof MANAGED_TABLES)[number];
@@ -147,6 +148,13 @@ export function mysqlCreateTable(table: ManagedTable, t: TableNames): string {
   \`created\` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
   PRIMARY KEY (\`parked_id\`)
 ) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Queue messages that cannot be handled, with the reason (sidecar)'`;
+    case 'async_event_publish_order':
+      // The publish-order reader's cursor over queue_message ids (src/queue/database/publish-order.ts): one row per reader.
+      return `CREATE TABLE IF NOT EXISTS ${q(name)} (
+  \`name\` varchar(255) NOT NULL,
+  \`position\` bigint(20) unsigned NOT NULL DEFAULT 0,
+  PRIMARY KEY (\`name\`)
+) ${UPSTREAM_TABLE_OPTIONS} COMMENT='Publish-order reader cursor over queue_message ids (sidecar)'`;
     case 'async_event_held_payload':
       // One row per chain handed to the retry queue before its first attempt, so a lost retry message can be rebuilt.
       return `CREATE TABLE IF NOT EXISTS ${q(name)} (
@@ -365,6 +373,13 @@ export function sqliteCreateTable(table: ManagedTable, t: TableNames): string[] 
   "body" TEXT NOT NULL,
   "reason" TEXT NOT NULL,
   "created" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+)`,
+      ];
+    case 'async_event_publish_order':
+      return [
+        `CREATE TABLE IF NOT EXISTS ${d(name)} (
+  "name" VARCHAR(255) NOT NULL PRIMARY KEY,
+  "position" INTEGER NOT NULL DEFAULT 0
 )`,
       ];
     case 'async_event_held_payload':

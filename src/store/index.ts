@@ -45,6 +45,7 @@ const TABLES: Record<TableName, true> = {
   async_event_subscription_health_hour: true,
   async_event_subscription_rule: true,
   async_event_chain_order: true,
+  async_event_publish_order: true,
   core_config_data: true,
   queue: true,
   queue_message: true,

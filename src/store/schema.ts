@@ -8,8 +8,8 @@ import type { ColumnType, Generated } from 'kysely';
  * `queue*`) keep their exact columns; the `async_event_chain`, `async_event_retry`,
  * `async_event_parked_message`, `async_event_attempt_target`, `async_event_held_payload`, `async_event_previous_token`
  * and `async_event_subscription_health*` tables are ours.
- * `async_event_parked_message`, `async_event_attempt_target`, `async_event_previous_token` and
- * `async_event_subscription_rule` tables are ours.
+ * `async_event_parked_message`, `async_event_attempt_target`, `async_event_previous_token`,
+ * `async_event_subscription_rule` and `async_event_publish_order` tables are ours.
  */
 
 type Timestamp = ColumnType<Date | string, Date | string | undefined, Date | string>;
@@ -157,6 +157,13 @@ export interface AsyncEventChainOrderTable {
   created: Timestamp;
 }
 
+/** The publish-order reader's cursor (ours): every queue_message id up to `position` has been handed out or passed. */
+export interface AsyncEventPublishOrderTable {
+  name: string;
+  /** bigint: mysql2 may return it as a string. */
+  position: ColumnType<number | string, number, number>;
+}
+
 export interface CoreConfigDataTable {
   config_id: Generated<number>;
   scope: string;
@@ -214,6 +221,7 @@ export interface Database {
   async_event_subscription_health_hour: AsyncEventSubscriptionHealthHourTable;
   async_event_subscription_rule: AsyncEventSubscriptionRuleTable;
   async_event_chain_order: AsyncEventChainOrderTable;
+  async_event_publish_order: AsyncEventPublishOrderTable;
   core_config_data: CoreConfigDataTable;
   queue: QueueTable;
   queue_message: QueueMessageTable;

@@ -36,7 +36,7 @@ export async function openAmqpEnv(prefix: string): Promise<AmqpEnv> {
     vhost: name,
     url,
     transport(extra = {}) {
-      const transport = createAmqpTransport({ url, logger: silentLogger(), reconnect: { initialDelayMs: 100, maxDelayMs: 1000 }, ...extra });
+      const transport = createAmqpTransport({ url, logger: silentLogger(), reconnect: { initialDelayMs: 100, maxDelayMs: 1000 }, publishOrderCheckMs: 100, ...extra });
       transports.push(transport);
       return transport;
     },

@@ -7,6 +7,7 @@ import { isAsyncEventsError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createAmqpTransport } from '../../src/queue/amqp/index.ts';
 import { encodeTriggerMessage, parseRetryMessage } from '../../src/queue/publish.ts';
+import type { QueueDelivery } from '../../src/queue/transport.ts';
 import type { RetryMessage } from '../../src/types.ts';
 import { describeWith, freePort, missingReason, rabbitmqctl } from '../support/services.ts';
 import { openAmqpEnv, type AmqpEnv } from './amqp-env.ts';
@@ -24,16 +25,16 @@ interface QueueInfo {
   durable: boolean;
   auto_delete: boolean;
   exclusive: boolean;
-  arguments: [string, string, string | number][];
+  arguments: [string, string, string | number | boolean][];
 }
 
 /** Queues of the vhost as RabbitMQ itself reports them, arguments as name → value with integer types checked. */
-function listQueues(vhost: string): Record<string, { durable: boolean; autoDelete: boolean; exclusive: boolean; arguments: Record<string, string | number> }> {
+function listQueues(vhost: string): Record<string, { durable: boolean; autoDelete: boolean; exclusive: boolean; arguments: Record<string, string | number | boolean> }> {
   const json = execFileSync('rabbitmqctl', rabbitmqctl('-q', 'list_queues', '-p', vhost, 'name', 'durable', 'auto_delete', 'exclusive', 'arguments', '--formatter', 'json'), { encoding: 'utf8' });
   const queues = JSON.parse(json) as QueueInfo[];
   return Object.fromEntries(
     queues.map((q) => {
-      for (const [, type, value] of q.arguments) expect(typeof value === 'number' ? INTEGER_TYPES : ['longstr']).toContain(type);
+      for (const [, type, value] of q.arguments) expect(typeof value === 'number' ? INTEGER_TYPES : typeof value === 'boolean' ? ['bool'] : ['longstr']).toContain(type);
       return [q.name, { durable: q.durable, autoDelete: q.auto_delete, exclusive: q.exclusive, arguments: Object.fromEntries(q.arguments.map(([k, , v]) => [k, v])) }];
     }),
   );
@@ -203,6 +204,90 @@ describeWith(['rabbitmq'], 'AMQP transport', () => {
     } finally {
       await own.dispose();
     }
+  });
+
+  describe('publish-order queue', () => {
+    let own: AmqpEnv;
+    beforeAll(async () => {
+      own = await openAmqpEnv('ae_queue_order');
+    });
+    afterAll(async () => {
+      await own?.dispose();
+    });
+    const ids = (batches: QueueDelivery[][]) => [...new Map(batches.flat().map((d) => [d.messageId, d.body])).values()];
+
+    it('is declared only by enablePublishOrder: durable, single active consumer, bound like event.trigger', async () => {
+      const transport = own.transport();
+      await transport.setup();
+      expect(Object.keys(listQueues(own.vhost))).not.toContain('async_events.trigger.ordered');
+      expect(await transport.publishOrderEnabled()).toBe(false);
+      await transport.enablePublishOrder();
+      expect(listQueues(own.vhost)['async_events.trigger.ordered']).toEqual({ durable: true, autoDelete: false, exclusive: false, arguments: { 'x-single-active-consumer': true } });
+      // A trigger reaches both queues; the normal one is left as Magento's.
+      await transport.publishTrigger(encodeTriggerMessage('e', { copied: true }));
+      const copy = await own.rawGet('async_events.trigger.ordered');
+      const original = await own.rawGet('event.trigger');
+      expect(copy && copy.content.toString()).toBe(encodeTriggerMessage('e', { copied: true }));
+      expect(copy && copy.properties.messageId).toBe(original && original.properties.messageId);
+      expect(listQueues(own.vhost)['event.trigger']).toEqual(plain);
+      await transport.close();
+      await own.deleteQueue('async_events.trigger.ordered');
+      await own.purge('event.trigger');
+    });
+
+    it('re-subscribes after the broker closes the connection, order kept (the batch in hand comes back redelivered)', async () => {
+      const transport = own.transport();
+      await transport.setup();
+      await transport.enablePublishOrder();
+      const batches: QueueDelivery[][] = [];
+      const reader = await transport.consumeInPublishOrder(
+        async (batch) => {
+          await new Promise((resolve) => setTimeout(resolve, 3));
+          batches.push([...batch]);
+        },
+        { maxBatch: 10 },
+      );
+      const bodies = Array.from({ length: 200 }, (_, i) => encodeTriggerMessage('e', { i }));
+      for (const [i, body] of bodies.entries()) {
+        if (i === 100) {
+          await waitUntil(() => batches.flat().length >= 30, 'the first batches');
+          own.closeConnectionsFromBroker();
+        }
+        await transport.publishTrigger(body);
+      }
+      await waitUntil(() => ids(batches).length === bodies.length, 'every trigger after the reconnect', 20_000);
+      await reader.stop();
+      // Deduped by message id (a batch cut off before its ack is handed again), the sequence is publish order.
+      expect(ids(batches)).toEqual(bodies);
+      const flat = batches.flat().map((d) => d.body);
+      for (let i = 1; i < flat.length; i++) expect(bodies.indexOf(flat[i]!) <= bodies.indexOf(flat[i - 1]!) ? batches.flat()[i]!.redelivered : true).toBe(true);
+      await transport.close();
+      await own.deleteQueue('async_events.trigger.ordered');
+      await own.purge('event.trigger');
+    });
+
+    it('goes back to waiting when the queue is deleted, and resumes once publish order is enabled again', async () => {
+      const transport = own.transport();
+      await transport.setup();
+      await transport.enablePublishOrder();
+      const batches: QueueDelivery[][] = [];
+      const reader = await transport.consumeInPublishOrder(async (batch) => void batches.push([...batch]), { maxBatch: 5 });
+      await transport.publishTrigger(encodeTriggerMessage('e', { n: 1 }));
+      await waitUntil(() => batches.length === 1, 'the first batch');
+      await own.deleteQueue('async_events.trigger.ordered');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await transport.publishOrderEnabled()).toBe(false);
+      // The rest of the transport still works after the reader lost its queue.
+      await transport.publishTrigger(encodeTriggerMessage('e', { n: 'unordered' }));
+      await transport.enablePublishOrder();
+      await transport.publishTrigger(encodeTriggerMessage('e', { n: 2 }));
+      await waitUntil(() => batches.length === 2, 'the batch after enabling again', 10_000);
+      await reader.stop();
+      expect(batches.map((b) => b.map((d) => d.body))).toEqual([[encodeTriggerMessage('e', { n: 1 })], [encodeTriggerMessage('e', { n: 2 })]]);
+      await transport.close();
+      await own.deleteQueue('async_events.trigger.ordered');
+      await own.purge('event.trigger');
+    });
   });
 
   describe.skipIf(missingReason('php') !== undefined)('side by side with Magento and upstream PHP', () => {

@@ -268,6 +268,161 @@ describe.each(QUEUE_CASES)('queue conformance: $name', (queueCase) => {
       expect(await transport.depth('event.failover.retry')).toBe(0);
     });
 
+    describe('publish-order reader', () => {
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      /** Published one after the other, so publish order is this order. */
+      const publishInOrder = async (on: QueueTransport, tag: string, count: number) => {
+        const bodies = Array.from({ length: count }, (_, i) => encodeTriggerMessage('sales.order.created', { tag, i }, 1));
+        for (const body of bodies) await on.publishTrigger(body);
+        return bodies;
+      };
+
+      it('hands nothing before it is enabled, then every trigger in publish order, in batches of at most maxBatch', async () => {
+        expect(await transport.publishOrderEnabled()).toBe(false);
+        const batches: QueueDelivery[][] = [];
+        const reader = await transport.consumeInPublishOrder(
+          async (batch) => {
+            batches.push([...batch]);
+            await sleep(2);
+          },
+          { maxBatch: 16 },
+        );
+        const before = await publishInOrder(transport, 'before', 3);
+        await sleep(400); // several checks of the reader, which waits for publish order to be enabled
+        expect(batches).toEqual([]);
+
+        const other = await harness.transport();
+        await Promise.all([transport.enablePublishOrder(), other.enablePublishOrder()]);
+        await transport.enablePublishOrder();
+        expect(await transport.publishOrderEnabled()).toBe(true);
+        expect(await other.publishOrderEnabled()).toBe(true);
+        await other.close();
+
+        const bodies = await publishInOrder(transport, 'after', 300);
+        await waitUntil(() => batches.flat().length >= bodies.length, 'every trigger handed in publish order', 20_000);
+        await sleep(200);
+        await reader.stop();
+        const handed = batches.flat();
+        expect(handed.map((d) => d.body)).toEqual(bodies);
+        expect(handed.every((d) => d.queue === 'event.trigger' && d.redelivered === false)).toBe(true);
+        expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(16);
+        expect(batches.every((b) => b.length >= 1)).toBe(true);
+
+        // The competing consumers still get every trigger, under the same message ids.
+        const consumed = new Map<string, string>();
+        const consumer = await transport.consume('event.trigger', async (d) => void consumed.set(d.body, d.messageId), { prefetch: 20 });
+        await waitUntil(() => consumed.size === before.length + bodies.length, 'every trigger consumed', 20_000);
+        await consumer.stop();
+        expect(new Set(handed.map((d) => d.messageId)).size).toBe(bodies.length);
+        for (const d of handed) expect(consumed.get(d.body)).toBe(d.messageId);
+        for (const d of handed) expect(await transport.publishOrderPassed(d.messageId)).toBe(transport.kind === 'database');
+      });
+
+      it('hands a rejected batch again after a backoff, order intact', async () => {
+        await transport.enablePublishOrder();
+        const bodies = await publishInOrder(transport, 'rejected', 12);
+        const calls: { at: number; batch: QueueDelivery[] }[] = [];
+        const reader = await transport.consumeInPublishOrder(
+          async (batch) => {
+            calls.push({ at: Date.now(), batch: [...batch] });
+            if (calls.length <= 2) throw new Error('sink down');
+          },
+          { maxBatch: 5 },
+        );
+        await waitUntil(() => new Set(calls.flatMap((c) => c.batch.map((d) => d.body))).size === bodies.length, 'every trigger handed', 10_000);
+        await reader.stop();
+        const [first, second, third] = calls;
+        expect(second?.batch.map((d) => [d.body, d.messageId])).toEqual(first?.batch.map((d) => [d.body, d.messageId]));
+        expect(third?.batch.map((d) => d.body)).toEqual(first?.batch.map((d) => d.body));
+        expect(first?.batch[0]?.body).toBe(bodies[0]);
+        expect(second?.batch.every((d) => d.redelivered)).toBe(true);
+        // 100 ms, then 200 ms.
+        expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(90);
+        expect((third?.at ?? 0) - (second?.at ?? 0)).toBeGreaterThanOrEqual(190);
+        // After the failures, each message once more in order: the accepted batches are publish order.
+        expect(calls.slice(2).flatMap((c) => c.batch.map((d) => d.body))).toEqual(bodies);
+      });
+
+      it('lets two readers run at once: together they hand every trigger, each in publish order', async () => {
+        await transport.enablePublishOrder();
+        const other = await harness.transport();
+        const seen: string[][] = [[], []];
+        const handlerOf = (index: number) => async (batch: readonly QueueDelivery[]) => {
+          await sleep(2);
+          seen[index]!.push(...batch.map((d) => d.messageId + ' ' + d.body));
+        };
+        const readers = [await transport.consumeInPublishOrder(handlerOf(0), { maxBatch: 10 }), await other.consumeInPublishOrder(handlerOf(1), { maxBatch: 10 })];
+        await sleep(300); // both subscribed
+        const bodies = await publishInOrder(transport, 'two', 200);
+        const union = () => new Set([...seen[0]!, ...seen[1]!].map((entry) => entry.slice(entry.indexOf(' ') + 1)));
+        await waitUntil(() => union().size === bodies.length, 'every trigger handed by one reader or the other', 20_000);
+        const inPublishOrder = (entries: string[], expected: string[]) => {
+          const positions = entries.map((entry) => expected.indexOf(entry.slice(entry.indexOf(' ') + 1)));
+          expect(positions.every((p) => p >= 0)).toBe(true);
+          expect(positions.every((p, i) => i === 0 || p > positions[i - 1]!)).toBe(true);
+        };
+        inPublishOrder(seen[0]!, bodies);
+        inPublishOrder(seen[1]!, bodies);
+        // One message id per message, whichever reader handed it.
+        const ids = new Map<string, string>();
+        for (const entry of [...seen[0]!, ...seen[1]!]) {
+          const [id, body] = [entry.slice(0, entry.indexOf(' ')), entry.slice(entry.indexOf(' ') + 1)];
+          expect(ids.get(body) ?? id).toBe(id);
+          ids.set(body, id);
+        }
+        if (transport.kind === 'amqp') {
+          // A single active consumer: the first reader subscribed gets everything, the other waits its turn…
+          const active = seen[0]!.length > 0 ? 0 : 1;
+          expect(seen[active]!.length).toBe(bodies.length);
+          expect(seen[1 - active]!).toEqual([]);
+          // …and takes over when the active one stops.
+          await readers[active]!.stop();
+          const more = await publishInOrder(transport, 'takeover', 20);
+          await waitUntil(() => seen[1 - active]!.length === more.length, 'the other reader taking over', 10_000);
+          inPublishOrder(seen[1 - active]!, more);
+        }
+        await Promise.all(readers.map((r) => r.stop()));
+        await other.close();
+      });
+
+      it('resumes after stop() right after the last resolved batch, nothing lost or handed again', async () => {
+        await transport.enablePublishOrder();
+        const bodies = await publishInOrder(transport, 'resume', 60);
+        const first: string[] = [];
+        let release: () => void = () => undefined;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        let holding = false;
+        const reader = await transport.consumeInPublishOrder(
+          async (batch) => {
+            if (first.length >= 20) {
+              holding = true;
+              await held;
+            }
+            first.push(...batch.map((d) => d.body));
+          },
+          { maxBatch: 10 },
+        );
+        await waitUntil(() => holding, 'a batch in hand past the twentieth message');
+        let stopped = false;
+        const stopping = reader.stop().then(() => (stopped = true));
+        await sleep(200);
+        expect(stopped).toBe(false); // waits for the batch in hand
+        release();
+        await stopping;
+        expect(first.length).toBeGreaterThan(20);
+        expect(first.length).toBeLessThan(bodies.length);
+
+        const later = await harness.transport();
+        const second: string[] = [];
+        const resumed = await later.consumeInPublishOrder(async (batch) => void second.push(...batch.map((d) => d.body)), { maxBatch: 10 });
+        await waitUntil(() => first.length + second.length >= bodies.length, 'the rest', 10_000);
+        await sleep(200);
+        await resumed.stop();
+        await later.close();
+        expect([...first, ...second]).toEqual(bodies);
+      });
+    });
+
     it('stop() waits for in-flight handlers and leaves their messages acknowledged', async () => {
       for (let i = 0; i < 3; i++) await transport.publishTrigger(encodeTriggerMessage('e', { i }));
       let finished = 0;

@@ -32,6 +32,7 @@ describe.each(DIALECTS)('database queue specifics on $name', ({ name, dialect, s
       await db.deleteFrom('queue_message_status').execute();
       await db.deleteFrom('queue_message').execute();
       await db.deleteFrom('async_event_retry').execute();
+      await db.deleteFrom('async_event_publish_order').execute();
     });
 
     const statusRows = () =>
@@ -146,6 +147,108 @@ describe.each(DIALECTS)('database queue specifics on $name', ({ name, dialect, s
       } finally {
         await own.dispose();
       }
+    });
+    /**
+     * A trigger whose id is taken now and whose row appears only on commit(): on MariaDB a real transaction held open
+     * (a later publish commits first), on SQLite, which has one writer at a time, an id reserved by an insert and a
+     * delete and filled in later with that id, which is what a reader sees of a late commit.
+     */
+    async function lateTrigger(body: string): Promise<{ id: number; commit(): Promise<void> }> {
+      const { db } = env.store;
+      const queueId = Number((await db.selectFrom('queue').select('id').where('name', '=', 'event.trigger').executeTakeFirstOrThrow()).id);
+      const insert = async (on: typeof db, id?: number) => {
+        const row = await on.insertInto('queue_message').values(id === undefined ? { topic_name: 'event.trigger', body } : { id, topic_name: 'event.trigger', body }).executeTakeFirstOrThrow();
+        const messageId = id ?? Number(row.insertId);
+        await on.insertInto('queue_message_status').values({ queue_id: queueId, message_id: messageId, status: QueueMessageStatus.NEW }).execute();
+        return messageId;
+      };
+      if (dialect === 'sqlite') {
+        const reserved = Number((await db.insertInto('queue_message').values({ topic_name: 'event.trigger', body }).executeTakeFirstOrThrow()).insertId);
+        await db.deleteFrom('queue_message').where('id', '=', reserved).execute();
+        return { id: reserved, commit: async () => void (await insert(db, reserved)) };
+      }
+      let release: () => void = () => undefined;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let committed: Promise<void> = Promise.resolve();
+      const id = await new Promise<number>((resolve, reject) => {
+        committed = db.transaction().execute(async (trx) => {
+          resolve(await insert(trx));
+          await released;
+        });
+        committed.catch(reject);
+      });
+      return {
+        id,
+        async commit() {
+          release();
+          await committed;
+        },
+      };
+    }
+
+    it('waits at a gap in queue_message ids, passes it after settleMs, and says which ids it passed', async () => {
+      const transport = await env.transport();
+      expect(await transport.publishOrderPassed('1')).toBe(false); // not enabled
+      await transport.enablePublishOrder();
+      const handed: QueueDelivery[] = [];
+      let lostPassedWhenNextHanded: boolean | undefined;
+      let lostId = 0;
+      const reader = await transport.consumeInPublishOrder(
+        async (batch) => {
+          for (const delivery of batch) {
+            if (delivery.body === encodeTriggerMessage('e', { n: 'after-lost' })) lostPassedWhenNextHanded = await transport.publishOrderPassed(String(lostId));
+          }
+          handed.push(...batch);
+        },
+        { maxBatch: 10, settleMs: 1500 },
+      );
+      const body = (n: string) => encodeTriggerMessage('e', { n });
+      await transport.publishTrigger(body('first'));
+      await waitUntil(() => handed.length === 1, 'the first trigger');
+      // Enabling again takes no id, so it leaves no gap to wait at.
+      await transport.enablePublishOrder();
+      const secondAt = Date.now();
+      await transport.publishTrigger(body('second'));
+      await waitUntil(() => handed.length === 2, 'the trigger after enabling again');
+      expect(Date.now() - secondAt).toBeLessThan(1000);
+
+      // A trigger committed after a later one is waited for, and handed in its place.
+      const late = await lateTrigger(body('late'));
+      await transport.publishTrigger(body('after-late'));
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(handed.map((d) => d.body)).toEqual([body('first'), body('second')]);
+      expect(await transport.publishOrderPassed(String(late.id))).toBe(false);
+      await late.commit();
+      await waitUntil(() => handed.length === 4, 'the late trigger and the one after it');
+      expect(handed.map((d) => d.body)).toEqual([body('first'), body('second'), body('late'), body('after-late')]);
+      expect(handed[2]?.messageId).toBe(String(late.id));
+      expect(await transport.publishOrderPassed(String(late.id))).toBe(true);
+
+      // A gap open longer than settleMs is passed, the cursor past it before anything after it is handed out.
+      const lost = await lateTrigger(body('lost'));
+      lostId = lost.id;
+      const openedAt = Date.now();
+      await transport.publishTrigger(body('after-lost'));
+      await waitUntil(() => handed.length === 5, 'the trigger after the gap', 6000);
+      expect(Date.now() - openedAt).toBeGreaterThanOrEqual(1400);
+      expect(handed[4]?.body).toBe(body('after-lost'));
+      expect(lostPassedWhenNextHanded).toBe(true);
+      expect(await transport.publishOrderPassed(String(lost.id))).toBe(true);
+      const lastId = Number(handed[4]?.messageId);
+      expect(lastId).toBeGreaterThan(lost.id);
+      expect(await transport.publishOrderPassed(String(lastId))).toBe(true);
+      expect(await transport.publishOrderPassed(String(lastId + 1))).toBe(false);
+
+      // Committed after all, the passed trigger is never handed out by the reader; the competing consumers get it.
+      await lost.commit();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await reader.stop();
+      expect(handed).toHaveLength(5);
+      const consumed: string[] = [];
+      const consumer = await transport.consume('event.trigger', async (d) => void consumed.push(d.body), { prefetch: 10 });
+      await waitUntil(() => consumed.length === 6, 'every trigger consumed');
+      await consumer.stop();
+      expect([...consumed].sort()).toEqual([body('first'), body('second'), body('late'), body('after-late'), body('lost'), body('after-lost')].sort());
     });
   });
 });

@@ -43,7 +43,7 @@ export async function openDbEnv(dialect: 'mysql' | 'sqlite'): Promise<DbEnv> {
     async transport(extra = {}) {
       const own = await open();
       stores.push(own);
-      const transport = createDatabaseQueue({ db: own.db, dialect: own.dialect, logger: silentLogger(), pollIntervalMs: 50, leaseSeconds: 300, ...extra });
+      const transport = createDatabaseQueue({ db: own.db, dialect: own.dialect, logger: silentLogger(), pollIntervalMs: 50, leaseSeconds: 300, publishOrderCheckMs: 100, ...extra });
       transports.push(transport);
       return transport;
     },

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { expect } from 'vitest';
+import { PUBLISH_ORDER_QUEUE } from '../../src/queue/names.ts';
 import { QueueMessageStatus } from '../../src/store/schema.ts';
 import type { QueueTransport } from '../../src/queue/transport.ts';
 import type { ServiceName } from '../support/services.ts';
@@ -10,7 +11,7 @@ import { openDbEnv } from './db-env.ts';
 export interface Harness {
   /** A transport with a connection of its own (a separate consumer process), already set up. */
   transport(): Promise<QueueTransport>;
-  /** Empties every queue. */
+  /** Empties every queue, and undoes enablePublishOrder (deletes the publish-order queue, or the cursor row). */
   reset(): Promise<void>;
   /** Publishes a trigger the way Magento's own publisher does, bypassing our transport. */
   publishAsMagento(body: string): Promise<void>;
@@ -44,7 +45,10 @@ async function openAmqpHarness(): Promise<Harness> {
       await transport.setup();
       return transport;
     },
-    reset: () => env.purge('event.trigger', 'event.failover.retry', 'event.failover.deadletter'),
+    async reset() {
+      await env.purge('event.trigger', 'event.failover.retry', 'event.failover.deadletter');
+      await env.deleteQueue(PUBLISH_ORDER_QUEUE);
+    },
     retryTolerance: async () => ({ early: 0.5, late: 0.5 }),
     async publishAsMagento(body) {
       const { connect } = await import('amqplib');
@@ -105,6 +109,7 @@ async function openDbHarness(dialect: 'mysql' | 'sqlite'): Promise<Harness> {
       await db.deleteFrom('queue_message_status').execute();
       await db.deleteFrom('queue_message').execute();
       await db.deleteFrom('async_event_retry').execute();
+      await db.deleteFrom('async_event_publish_order').execute();
     },
     async publishAsMagento(body) {
       // Magento\MysqlMq\Model\ResourceModel\Queue::saveMessage + linkQueues, statement for statement.

@@ -18,6 +18,7 @@ const OUR_TABLES = [
   'async_event_subscription_health_hour',
   'async_event_subscription_rule',
   'async_event_chain_order',
+  'async_event_publish_order',
 ];
 const FIXTURE_TABLES = readSchemaTables();
 const ALL_TABLES = [...FIXTURE_TABLES.map((t) => t.name), ...OUR_TABLES].sort();

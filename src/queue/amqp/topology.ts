@@ -3,6 +3,7 @@ import {
   DEAD_LETTER_QUEUE,
   DEAD_LETTER_ROUTING_KEY,
   FAILOVER_EXCHANGE,
+  PUBLISH_ORDER_QUEUE,
   RETRY_QUEUE,
   RETRY_ROUTING_KEY,
   TRIGGER_QUEUE,
@@ -56,4 +57,14 @@ export function delayQueueArguments(seconds: number): Record<string, unknown> {
 export async function declareDelayQueue(channel: Channel, queue: string, routingKey: string, seconds: number): Promise<void> {
   await channel.assertQueue(queue, { durable: true, exclusive: false, autoDelete: true, arguments: delayQueueArguments(seconds) });
   await channel.bindQueue(queue, FAILOVER_EXCHANGE, routingKey, {});
+}
+
+/**
+ * Our publish-order queue: durable like Magento's, bound exactly as `event.trigger` is, so the broker copies every
+ * trigger into it; one consumer at a time (`x-single-active-consumer`) keeps its order across replicas.
+ */
+export async function declarePublishOrderQueue(channel: Channel, triggerExchange: string): Promise<void> {
+  await channel.assertExchange(triggerExchange, 'topic', EXCHANGE_FLAGS);
+  await channel.assertQueue(PUBLISH_ORDER_QUEUE, { ...QUEUE_FLAGS, arguments: { 'x-single-active-consumer': true } });
+  await channel.bindQueue(PUBLISH_ORDER_QUEUE, triggerExchange, TRIGGER_TOPIC, {});
 }

@@ -1,14 +1,16 @@
-import { createHash } from 'node:crypto';
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options, type RecoveringChannelModel } from 'amqplib';
 import { AsyncEventsError, coerceError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { RetryMessage } from '../../types.ts';
 import { createIntakeBudget, DEFAULT_PREFETCH_BYTES, type IntakeBudget } from '../intake-budget.ts';
 import { newMessageId } from '../message-id.ts';
-import { DEAD_LETTER_ROUTING_KEY, DEFAULT_EXCHANGE, FAILOVER_EXCHANGE, RETRY_ROUTING_KEY, TRIGGER_TOPIC, delayRoute } from '../names.ts';
+import { DEAD_LETTER_ROUTING_KEY, DEFAULT_EXCHANGE, FAILOVER_EXCHANGE, PUBLISH_ORDER_QUEUE, RETRY_ROUTING_KEY, TRIGGER_TOPIC, delayRoute } from '../names.ts';
+import { DEFAULT_PUBLISH_ORDER_CHECK_MS, checkPublishOrderOptions } from '../publish-order.ts';
 import { encodeRetryMessage, parseRetryMessage } from '../publish.ts';
-import type { ConsumeOptions, MessageHandler, QueueConsumer, QueueDelivery, QueueName, QueueTransport } from '../transport.ts';
-import { amqpInt, declareDelayQueue, declareUpstreamTopology } from './topology.ts';
+import type { ConsumeOptions, MessageHandler, PublishOrderHandler, PublishOrderOptions, QueueConsumer, QueueDelivery, QueueName, QueueTransport } from '../transport.ts';
+import type { ConsumerState } from './consumer-state.ts';
+import { amqpMessageId, startOrderedReader } from './publish-order.ts';
+import { amqpInt, declareDelayQueue, declarePublishOrderQueue, declareUpstreamTopology } from './topology.ts';
 
 export interface AmqpTransportOptions {
   /** `amqp://user:pass@host:port/vhost` */
@@ -20,6 +22,8 @@ export interface AmqpTransportOptions {
   readonly unavailableTimeoutMs?: number;
   /** Reconnect backoff: doubles from the first delay up to the cap (with jitter). */
   readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+  /** How often a publish-order reader checks whether publish order was enabled, while it waits for that. */
+  readonly publishOrderCheckMs?: number;
 }
 
 /** One live connection with its publishing channel; replaced after every reconnect. */
@@ -35,18 +39,6 @@ interface Session {
   readonly delayDeclaredAt: Map<string, number>;
 }
 
-interface ConsumerState {
-  readonly queue: QueueName;
-  readonly handler: MessageHandler;
-  readonly prefetch: number;
-  /** Body bytes in flight: past it, delivered messages wait unstarted (the broker's prefetch bounds their count). */
-  readonly budget: IntakeBudget;
-  stopped: boolean;
-  channel: Channel | undefined;
-  consumerTag: string | undefined;
-  readonly inFlight: Set<Promise<void>>;
-}
-
 class Unroutable extends Error {}
 
 /** How long past its last message's delay a delay queue is still kept declared. */
@@ -59,6 +51,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
   const triggerExchange = options.exchange ?? DEFAULT_EXCHANGE;
   const unavailableTimeoutMs = options.unavailableTimeoutMs ?? 15_000;
   const consumers = new Set<ConsumerState>();
+  const orderedReaders = new Set<QueueConsumer>();
   const closedChannels = new WeakSet<Channel>();
   let recovering: RecoveringChannelModel | undefined;
   let starting: Promise<void> | undefined;
@@ -98,7 +91,15 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
       if (id !== undefined && current.returned.has(id)) current.returned.set(id, true);
     });
     await declareUpstreamTopology(publisher, triggerExchange);
-    for (const consumer of consumers) await attachConsumer(current, consumer);
+    for (const consumer of consumers) {
+      try {
+        await attachConsumer(current, consumer);
+      } catch (error) {
+        if (!consumer.refused) throw error;
+        consumers.delete(consumer);
+        consumer.refused(coerceError(error));
+      }
+    }
     session = current;
     lastProblem = undefined;
     for (const waiter of waiters) waiter.resolve(current);
@@ -280,14 +281,22 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
     const channel = await current.model.createChannel();
     channel.on('error', (error: Error) => {
       lastProblem = error;
-      logger.error({ err: error, queue: consumer.queue }, 'AMQP consuming channel error');
+      logger.error({ err: error, queue: consumer.source }, 'AMQP consuming channel error');
     });
     channel.on('close', () => {
       closedChannels.add(channel);
-      if (consumer.channel === channel && !consumer.stopped) recycle(current, `consuming channel of ${consumer.queue} closed`);
+      if (consumer.channel === channel && !consumer.stopped) recycle(current, `consuming channel of ${consumer.source} closed`);
     });
     await channel.prefetch(consumer.prefetch);
-    const { consumerTag } = await channel.consume(consumer.queue, (message) => onMessage(current, consumer, channel, message), { noAck: false });
+    const { consumerTag } = await channel.consume(
+      consumer.source,
+      (message) => {
+        // The broker cancelled the consumer (its queue was deleted): start over, which re-declares and re-subscribes.
+        if (message === null) recycle(current, `broker cancelled the consumer of ${consumer.source}`);
+        else consumer.take(channel, message);
+      },
+      { noAck: false },
+    );
     if (consumer.stopped) {
       // stop() ran while this (re)subscription was on its way: undo it once its handlers are done.
       await channel.cancel(consumerTag).catch(() => undefined);
@@ -299,27 +308,34 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
     consumer.consumerTag = consumerTag;
   }
 
-  function onMessage(current: Session, consumer: ConsumerState, channel: Channel, message: ConsumeMessage | null): void {
-    if (message === null) {
-      // The broker cancelled the consumer (its queue was deleted): start over, which re-declares and re-subscribes.
-      recycle(current, `broker cancelled the consumer of ${consumer.queue}`);
-      return;
-    }
-    const bytes = message.content.length;
-    consumer.budget.admit(bytes, () => {
-      // Its channel closed while it waited: the broker hands it out again, so it is neither run nor settled here.
-      if (closedChannels.has(channel)) consumer.budget.release(bytes);
-      else handleMessage(consumer, channel, message, bytes);
-    });
+  /** A subscription of `consume`: each message handled on its own, within the byte budget. */
+  function plainConsumer(queue: QueueName, handler: MessageHandler, prefetch: number, budget: IntakeBudget): ConsumerState {
+    const consumer: ConsumerState = {
+      source: queue,
+      prefetch,
+      stopped: false,
+      channel: undefined,
+      consumerTag: undefined,
+      inFlight: new Set(),
+      take(channel, message) {
+        const bytes = message.content.length;
+        budget.admit(bytes, () => {
+          // Its channel closed while it waited: the broker hands it out again, so it is neither run nor settled here.
+          if (closedChannels.has(channel)) budget.release(bytes);
+          else handleMessage(consumer, queue, handler, budget, channel, message, bytes);
+        });
+      },
+    };
+    return consumer;
   }
 
-  function handleMessage(consumer: ConsumerState, channel: Channel, message: ConsumeMessage, bytes: number): void {
+  function handleMessage(consumer: ConsumerState, queue: QueueName, handler: MessageHandler, budget: IntakeBudget, channel: Channel, message: ConsumeMessage, bytes: number): void {
     const body = message.content.toString('utf8');
     const delivery: QueueDelivery = {
-      queue: consumer.queue,
+      queue,
       body,
       // Magento's publisher always sets message_id; for a message without one the body's hash stays stable.
-      messageId: (message.properties.messageId as string | undefined) ?? createHash('md5').update(message.content).digest('hex'),
+      messageId: amqpMessageId(message),
       redelivered: message.fields.redelivered,
     };
     const settle = (action: () => void): void => {
@@ -327,20 +343,20 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
         action();
       } catch (error) {
         // The channel is gone: the broker hands the message out again after the reconnect.
-        logger.warn({ err: error, queue: consumer.queue, messageId: delivery.messageId }, 'could not settle message; it will be redelivered');
+        logger.warn({ err: error, queue, messageId: delivery.messageId }, 'could not settle message; it will be redelivered');
       }
     };
     // Through a promise even if the handler throws synchronously, so every message is settled one way or the other.
     const handled = Promise.resolve(delivery)
-      .then(consumer.handler)
+      .then(handler)
       .then(
         () => settle(() => channel.ack(message)),
         (error: unknown) => {
-          logger.warn({ err: error, queue: consumer.queue, messageId: delivery.messageId }, 'handler rejected message; handing it back');
+          logger.warn({ err: error, queue, messageId: delivery.messageId }, 'handler rejected message; handing it back');
           settle(() => channel.nack(message, false, true));
         },
       )
-      .finally(() => consumer.budget.release(bytes));
+      .finally(() => budget.release(bytes));
     consumer.inFlight.add(handled);
     void handled.finally(() => consumer.inFlight.delete(handled));
   }
@@ -354,6 +370,43 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
     while (consumer.inFlight.size > 0) await Promise.allSettled([...consumer.inFlight]);
     if (channel) await channel.close().catch(() => undefined);
     consumer.channel = undefined;
+  }
+
+  /** Runs `use` on a channel of its own: a failed check or declaration closes its channel, and only that one. */
+  async function withOwnChannel<T>(use: (channel: Channel) => Promise<T>): Promise<T> {
+    const current = await liveSession(Date.now() + unavailableTimeoutMs);
+    const channel = await current.model.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      return await use(channel);
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+  }
+
+  async function publishOrderEnabled(): Promise<boolean> {
+    try {
+      await withOwnChannel((channel) => channel.checkQueue(PUBLISH_ORDER_QUEUE));
+      return true;
+    } catch (error) {
+      if (error instanceof AsyncEventsError) throw error;
+      if ((error as { code?: unknown }).code === 404) return false;
+      throw new AsyncEventsError('QUEUE_UNAVAILABLE', `cannot check queue ${PUBLISH_ORDER_QUEUE}: ${coerceError(error).message}`, { queue: PUBLISH_ORDER_QUEUE });
+    }
+  }
+
+  async function attachOrdered(consumer: ConsumerState): Promise<void> {
+    const current = await liveSession(Date.now() + unavailableTimeoutMs);
+    consumers.add(consumer);
+    try {
+      await attachConsumer(current, consumer);
+    } catch (error) {
+      // A reconnect in between attaches it anyway (or hands it to `refused`).
+      if (current.alive) {
+        consumers.delete(consumer);
+        throw error;
+      }
+    }
   }
 
   return {
@@ -394,7 +447,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
         throw new AsyncEventsError('VALIDATION_FAILED', `prefetch must be a whole number ≥ 1, got ${consumeOptions.prefetch}`);
       }
       const budget = createIntakeBudget(consumeOptions.prefetchBytes ?? DEFAULT_PREFETCH_BYTES);
-      const consumer: ConsumerState = { queue, handler, prefetch: consumeOptions.prefetch, budget, stopped: false, channel: undefined, consumerTag: undefined, inFlight: new Set() };
+      const consumer = plainConsumer(queue, handler, consumeOptions.prefetch, budget);
       const current = await liveSession(Date.now() + unavailableTimeoutMs);
       consumers.add(consumer);
       try {
@@ -409,24 +462,55 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
       return { stop: () => stopConsumer(consumer) };
     },
 
-    async depth(queue: QueueName): Promise<number> {
-      const current = await liveSession(Date.now() + unavailableTimeoutMs);
-      // checkQueue closes its channel when the queue is missing, so it gets a channel of its own.
-      const channel = await current.model.createChannel();
-      channel.on('error', () => undefined);
+    async enablePublishOrder() {
       try {
-        const { messageCount } = await channel.checkQueue(queue);
+        await withOwnChannel((channel) => declarePublishOrderQueue(channel, triggerExchange));
+      } catch (error) {
+        if (error instanceof AsyncEventsError) throw error;
+        throw new AsyncEventsError('QUEUE_UNAVAILABLE', `cannot declare queue ${PUBLISH_ORDER_QUEUE}: ${coerceError(error).message}`, { queue: PUBLISH_ORDER_QUEUE });
+      }
+    },
+
+    publishOrderEnabled,
+
+    async consumeInPublishOrder(handler: PublishOrderHandler, orderOptions: PublishOrderOptions): Promise<QueueConsumer> {
+      checkPublishOrderOptions(orderOptions);
+      await start();
+      const reader = startOrderedReader(handler, orderOptions.maxBatch, {
+        attach: attachOrdered,
+        detach: stopConsumer,
+        isClosed: (channel) => closedChannels.has(channel),
+        enabled: publishOrderEnabled,
+        checkMs: options.publishOrderCheckMs ?? DEFAULT_PUBLISH_ORDER_CHECK_MS,
+        logger,
+      });
+      orderedReaders.add(reader);
+      return {
+        async stop() {
+          orderedReaders.delete(reader);
+          await reader.stop();
+        },
+      };
+    },
+
+    // RabbitMQ copies every trigger into the publish-order queue; the reader never skips one.
+    publishOrderPassed: async () => false,
+
+    async depth(queue: QueueName): Promise<number> {
+      try {
+        // checkQueue closes its channel when the queue is missing, so it gets a channel of its own.
+        const { messageCount } = await withOwnChannel((channel) => channel.checkQueue(queue));
         return messageCount;
       } catch (error) {
+        if (error instanceof AsyncEventsError) throw error;
         throw new AsyncEventsError('QUEUE_UNAVAILABLE', `cannot read the depth of queue ${queue}: ${coerceError(error).message}`, { queue });
-      } finally {
-        await channel.close().catch(() => undefined);
       }
     },
 
     async close() {
       if (closed) return;
       clearInterval(keepAlive);
+      await Promise.all([...orderedReaders].map((reader) => reader.stop()));
       await Promise.all([...consumers].map(stopConsumer));
       closed = true;
       for (const waiter of waiters) waiter.reject(new AsyncEventsError('SHUTTING_DOWN', 'the AMQP transport is closed'));

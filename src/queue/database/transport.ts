@@ -5,10 +5,12 @@ import { QueueMessageStatus, type Database } from '../../store/schema.ts';
 import type { RetryMessage } from '../../types.ts';
 import { DEAD_LETTER_QUEUE, DEAD_LETTER_ROUTING_KEY, RETRY_QUEUE, TRIGGER_QUEUE, TRIGGER_TOPIC } from '../names.ts';
 import { encodeRetryMessage, parseRetryMessage } from '../publish.ts';
-import type { ConsumeOptions, MessageHandler, QueueConsumer, QueueName, QueueTransport } from '../transport.ts';
+import { DEFAULT_PUBLISH_ORDER_CHECK_MS, checkPublishOrderOptions } from '../publish-order.ts';
+import type { ConsumeOptions, MessageHandler, PublishOrderHandler, PublishOrderOptions, QueueConsumer, QueueName, QueueTransport } from '../transport.ts';
 import { DEFAULT_PREFETCH_BYTES } from '../intake-budget.ts';
 import { createDbClock } from './clock.ts';
 import { startPollLoop, type ClaimSource } from './poll-loop.ts';
+import { createPublishOrderCursor } from './publish-order.ts';
 
 export interface DatabaseQueueOptions {
   /** Kysely on Magento's database or the embedded SQLite file, already applying `db.table_prefix`. */
@@ -19,6 +21,8 @@ export interface DatabaseQueueOptions {
   readonly pollIntervalMs?: number;
   /** A row claimed longer ago than this (its consumer died) is handed out again. */
   readonly leaseSeconds?: number;
+  /** How often a publish-order reader checks whether publish order was enabled, while it waits for that. */
+  readonly publishOrderCheckMs?: number;
 }
 
 /*
@@ -41,6 +45,7 @@ export function createDatabaseQueue(options: DatabaseQueueOptions): QueueTranspo
   const queueIds = new Map<string, number>();
   const consumers = new Set<QueueConsumer>();
   let dueAtKeepsMilliseconds: Promise<boolean> | undefined;
+  const publishOrder = createPublishOrderCursor({ db, dialect, logger, pollIntervalMs, checkMs: options.publishOrderCheckMs ?? DEFAULT_PUBLISH_ORDER_CHECK_MS });
 
   /** Whether `async_event_retry.due_at` keeps fractions of a second (SQLite text does; MySQL needs datetime(3)). */
   function dueAtPrecise(): Promise<boolean> {
@@ -269,6 +274,23 @@ export function createDatabaseQueue(options: DatabaseQueueOptions): QueueTranspo
         async stop() {
           consumers.delete(consumer);
           await loop.stop();
+        },
+      };
+      consumers.add(consumer);
+      return consumer;
+    },
+
+    enablePublishOrder: () => publishOrder.enable(),
+    publishOrderEnabled: () => publishOrder.enabled(),
+    publishOrderPassed: (messageId: string) => publishOrder.passed(messageId),
+
+    async consumeInPublishOrder(handler: PublishOrderHandler, orderOptions: PublishOrderOptions): Promise<QueueConsumer> {
+      checkPublishOrderOptions(orderOptions);
+      const reader = publishOrder.read(handler, orderOptions);
+      const consumer: QueueConsumer = {
+        async stop() {
+          consumers.delete(consumer);
+          await reader.stop();
         },
       };
       consumers.add(consumer);
