@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import { afterEach, expect, it } from 'vitest';
 import { servicesOf } from '../../src/api/services.ts';
 import { createApp, type App } from '../../src/app.ts';
 import { loadSettings } from '../../src/config/settings.ts';
 import { silentLogger } from '../../src/logger.ts';
+import { DEFAULT_EXCHANGE, TRIGGER_TOPIC } from '../../src/queue/names.ts';
+import { encodeTriggerMessage } from '../../src/queue/publish.ts';
 import { LOCAL_OPERATOR } from '../../src/types.ts';
 import { startMagentoStandin, type MagentoStandin } from '../../examples/magento-standin/server.ts';
 import { describeWith } from '../support/services.ts';
@@ -14,8 +17,8 @@ import { sidecarEnvironment, startReceiver, waitFor, type QueueMode, type Receiv
  * reach the receiver in publish order: no event of an order is tried before the previous event of that order was
  * delivered or died, while other orders go on meanwhile.
  *
- * The publish order is written into each trigger as its store id (the CloudEvent's `source`), so the receiver
- * can tell which publish a delivery is without asking the sidecar.
+ * The receiver refuses by chain UUID alone; afterwards each UUID is traced to its trigger's message id (and so its
+ * place in the publish order) through the ordered chains' rows, and the receiver's log is checked against that.
  */
 
 const modes: { mode: QueueMode; services: ('mariadb' | 'rabbitmq')[] }[] = [
@@ -29,9 +32,43 @@ const EVENTS_PER_ORDER = 6;
 interface Delivery {
   readonly index: number;
   readonly order: number;
-  readonly publish: number;
   readonly accepted: boolean;
   readonly webhookId: string;
+}
+
+/** A chain's fate by its UUID alone, so the receiver needs no knowledge of the publish order it checks. */
+const hashOf = (uuid: string) => createHash('sha256').update(uuid).digest()[0]!;
+const dies = (uuid: string) => hashOf(uuid) % 16 === 0;
+const refusedOnce = (uuid: string) => hashOf(uuid) % 4 === 1;
+
+/**
+ * Publishes as Magento does and says the message id each trigger got, in publish order: on RabbitMQ with a message id
+ * of its own (Magento's publisher sets one), on the database queue the `queue_message` row's id.
+ */
+async function magentoPublisher(app: App, env: Record<string, string>): Promise<{ publish(eventName: string, order: number): Promise<string>; close(): Promise<void> }> {
+  let n = 0;
+  if (app.transport.kind === 'amqp') {
+    const { connect } = await import('amqplib');
+    const connection = await connect(env.ASYNC_EVENTS_AMQP ?? '');
+    const channel = await connection.createConfirmChannel();
+    return {
+      async publish(eventName, order) {
+        const messageId = `magento-${++n}`;
+        channel.publish(DEFAULT_EXCHANGE, TRIGGER_TOPIC, Buffer.from(encodeTriggerMessage(eventName, { id: order }, 0)), { messageId, deliveryMode: 2 });
+        await channel.waitForConfirms();
+        return messageId;
+      },
+      close: () => connection.close(),
+    };
+  }
+  return {
+    async publish(eventName, order) {
+      await app.publish(eventName, { id: order }, 0);
+      const row = await app.store.db.selectFrom('queue_message').select('id').where('topic_name', '=', TRIGGER_TOPIC).orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
+      return String(row.id);
+    },
+    close: async () => undefined,
+  };
 }
 
 for (const { mode, services } of modes) {
@@ -41,7 +78,7 @@ for (const { mode, services } of modes) {
       for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
     });
 
-    async function replicas(): Promise<{ apps: App[]; standin: MagentoStandin }> {
+    async function replicas(): Promise<{ apps: App[]; standin: MagentoStandin; env: Record<string, string> }> {
       const standin = await startMagentoStandin({ token: 'test-integration-token' });
       closers.push(() => standin.close());
       const { env, cleanup, dataDir } = await sidecarEnvironment(mode, standin.url);
@@ -60,26 +97,22 @@ for (const { mode, services } of modes) {
         apps.push(Object.assign(app, { close }));
       }
       await apps[0]!.store.configValues.set('system/async_events/max_deaths', '2');
-      return { apps, standin };
+      return { apps, standin, env };
     }
 
     it('delivers every order\'s events in publish order across retries, a dead one releasing the next, while other orders flow', async () => {
-      const { apps } = await replicas();
+      const { apps, env } = await replicas();
       const [first, second] = apps as [App, App];
-      // Publish 1-based indices: event p of order o. Refused: p % 7 === 0 once; the 10th publish always (it dies).
-      const refusedOnce = new Set<number>();
-      const DEAD = 10;
+      // The receiver decides by the chain (webhook-id) alone: some chains are refused once, some always (they die).
+      const tries = new Map<string, number>();
       const deliveries: Delivery[] = [];
       const receiver = await startReceiver((request: ReceivedRequest, index) => {
-        const body = JSON.parse(request.body) as { source: string; data: { entity_id: number } };
-        const publish = Number(body.source);
-        let accepted = true;
-        if (publish === DEAD) accepted = false;
-        else if (publish % 7 === 0 && !refusedOnce.has(publish)) {
-          refusedOnce.add(publish);
-          accepted = false;
-        }
-        deliveries.push({ index, order: body.data.entity_id, publish, accepted, webhookId: String(request.headers['webhook-id']) });
+        const webhookId = String(request.headers['webhook-id']);
+        const body = JSON.parse(request.body) as { data: { entity_id: number } };
+        const n = (tries.get(webhookId) ?? 0) + 1;
+        tries.set(webhookId, n);
+        const accepted = !dies(webhookId) && !(refusedOnce(webhookId) && n === 1);
+        deliveries.push({ index, order: body.data.entity_id, webhookId, accepted });
         return accepted ? { status: 200, body: 'ok' } : { status: 503, body: 'try later' };
       });
       closers.push(() => receiver.close());
@@ -95,55 +128,58 @@ for (const { mode, services } of modes) {
       await second.startConsumers(['event.trigger.consumer', 'event.retry.consumer']);
 
       // Orders interleaved as a shop would publish them: created first, then updates, mixed across orders.
-      const published: { publish: number; order: number }[] = [];
-      let publish = 0;
+      const published: { order: number; messageId: string }[] = [];
+      const publisher = await magentoPublisher(first, env);
+      closers.push(() => publisher.close());
       for (let round = 0; round < EVENTS_PER_ORDER; round++) {
         for (let o = 0; o < ORDERS; o++) {
           const order = 100 + ((o * 3 + round) % ORDERS);
-          publish++;
-          published.push({ publish, order });
-          await first.publish(round === 0 ? 'sales.order.created' : 'sales.order.updated', { id: order }, publish);
+          const messageId = await publisher.publish(round === 0 ? 'sales.order.created' : 'sales.order.updated', order);
+          published.push({ order, messageId });
         }
       }
       // Halfway, one replica shuts down; the other carries on with what it held.
-      await waitFor('half of the events delivered', () => deliveries.filter((d) => d.accepted).length >= published.length / 2, 30_000);
+      await waitFor('half of the events delivered', () => deliveries.filter((d) => d.accepted).length >= published.length / 2, 60_000);
       await first.close();
 
-      const expected = published.filter((p) => p.publish !== DEAD);
-      await waitFor('every event delivered, the refused one dead', async () => {
-        const delivered = new Set(deliveries.filter((d) => d.accepted).map((d) => d.publish));
-        if (!expected.every((p) => delivered.has(p.publish))) return false;
-        return deliveries.filter((d) => d.publish === DEAD).length === 3;
-      }, 90_000, 100);
+      // Every ordered chain ended (delivered or dead) and was marked done.
+      const rows = await waitFor('every ordered chain done', async () => {
+        const found = await second.store.db.selectFrom('async_event_chain_order').select(['uuid', 'message_id', 'done']).execute();
+        return found.length === published.length && found.every((row) => Number(row.done) === 1) ? found : undefined;
+      }, 120_000, 200);
+      const publishOf = new Map(published.map((p, i) => [p.messageId, i]));
+      const publishOfChain = new Map(rows.map((row) => [row.uuid, publishOf.get(row.message_id) ?? -1]));
+      expect([...publishOfChain.values()].sort((a, b) => a - b)).toEqual(published.map((_, i) => i));
+      const uuidOf = new Map([...publishOfChain].map(([uuid, i]) => [i, uuid]));
+      const dead = [...publishOfChain.keys()].filter(dies);
+      const refused = [...publishOfChain.keys()].filter((uuid) => refusedOnce(uuid) && !dies(uuid));
+      // The scenario exercised both kinds of failure.
+      expect(dead.length).toBeGreaterThan(0);
+      expect(refused.length).toBeGreaterThan(0);
+      for (const [uuid] of publishOfChain) {
+        const seen = deliveries.filter((d) => d.webhookId === uuid);
+        if (dies(uuid)) expect(seen.map((d) => d.accepted), `dead chain ${uuid}`).toEqual([false, false, false]);
+        else expect(seen.filter((d) => d.accepted), `chain ${uuid} delivered once`).toHaveLength(1);
+      }
 
       for (let o = 0; o < ORDERS; o++) {
         const order = 100 + o;
-        const sequence = published.filter((p) => p.order === order).map((p) => p.publish);
-        const seen = deliveries.filter((d) => d.order === order);
+        const sequence = published.map((p, i) => ({ ...p, i })).filter((p) => p.order === order).map((p) => uuidOf.get(p.i) ?? '');
         for (let k = 1; k < sequence.length; k++) {
           const previous = sequence[k - 1]!;
           const current = sequence[k]!;
           // The previous event's last try (its success, or its death) comes before the first try of this one.
-          const previousEnd = Math.max(...seen.filter((d) => d.publish === previous && (d.accepted || previous === DEAD)).map((d) => d.index));
-          const currentStart = Math.min(...seen.filter((d) => d.publish === current).map((d) => d.index));
-          expect(currentStart, `order ${order}: publish ${current} tried before ${previous} ended`).toBeGreaterThan(previousEnd);
+          const previousEnd = Math.max(...deliveries.filter((d) => d.webhookId === previous).map((d) => d.index));
+          const currentStart = Math.min(...deliveries.filter((d) => d.webhookId === current).map((d) => d.index));
+          expect(currentStart, `order ${order}: event ${k + 1} tried before event ${k} ended`).toBeGreaterThan(previousEnd);
         }
       }
-      // While the dead event's order waited through its retries, other orders were delivered.
-      const deadTries = deliveries.filter((d) => d.publish === DEAD).map((d) => d.index);
-      const deadOrder = published.find((p) => p.publish === DEAD)!.order;
+      // While a dead chain's order waited through its retries, other orders were delivered.
+      const deadTries = deliveries.filter((d) => d.webhookId === dead[0]).map((d) => d.index);
+      const deadOrder = deliveries.find((d) => d.webhookId === dead[0])?.order;
       const meanwhile = deliveries.filter((d) => d.index > deadTries[0]! && d.index < deadTries.at(-1)! && d.order !== deadOrder && d.accepted);
       expect(meanwhile.length).toBeGreaterThan(0);
-      // Each chain is one UUID from the first try to the last.
-      const idsOf = new Map<number, Set<string>>();
-      for (const d of deliveries) idsOf.set(d.publish, new Set([...(idsOf.get(d.publish) ?? []), d.webhookId]));
-      expect([...idsOf.values()].every((ids) => ids.size === 1)).toBe(true);
-      // The surviving replica's store agrees: every ordered chain is done.
-      await waitFor('every ordered chain done', async () => {
-        const open = await second.store.db.selectFrom('async_event_chain_order').select('uuid').where('done', '=', 0).execute();
-        return open.length === 0;
-      }, 15_000, 100);
-    }, 150_000);
+    }, 200_000);
 
     it('an unordered subscription of the same events is served as before, and a wildcard orders created before updated', async () => {
       const { apps } = await replicas();

@@ -178,7 +178,9 @@ export function createPublishOrderCursor(options: PublishOrderCursorOptions): Pu
     async passed(messageId: string) {
       const id = Number(messageId);
       if (!Number.isSafeInteger(id)) return false;
-      const stored = await storedPosition(db);
+      // Under a shared lock on MySQL: a gap being passed (under FOR UPDATE) may already have been checked open while
+      // this message committed; reading the old position then would leave the message to nobody.
+      const stored = dialect === 'mysql' ? await db.transaction().execute((trx) => storedPosition(trx, 'share')) : await storedPosition(db);
       return stored !== undefined && stored >= id;
     },
 
