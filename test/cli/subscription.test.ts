@@ -149,6 +149,28 @@ describe('async-events subscription', () => {
     expect(withHealth.health).toMatchObject({ subscription_id: id, status: 'idle', consecutive_failures: 0, in_flight: 0 });
   }, 60_000);
 
+  it('creates an ordering subscription, starting the publish-order reader, and refuses to change its ordering', async () => {
+    const created = await cli(createArgs(['--ordering', 'entity', '--json']));
+    expect(created.code, created.stderr).toBe(0);
+    const subscription = JSON.parse(created.stdout) as { subscription_id: number; ordering?: string };
+    expect(subscription.ordering).toBe('entity');
+    const db = new Database(path.join(dataDir, 'subscriptions.sqlite'), { readonly: true });
+    try {
+      // The database queue's cursor now exists: triggers from here on are read in publish order.
+      expect(db.prepare("SELECT COUNT(*) AS n FROM async_event_publish_order WHERE name = 'event.trigger'").get()).toEqual({ n: 1 });
+    } finally {
+      db.close();
+    }
+    const table = await cli(['subscription', 'list']);
+    expect(table.stdout).toContain('ordered by entity');
+    const changed = await cli(['subscription', 'update', String(subscription.subscription_id), '--ordering', 'none']);
+    expect(changed.code).toBe(1);
+    expect(changed.stderr).toMatch(/--ordering: cannot change after the subscription is created/);
+    const bad = await cli(createArgs(['--ordering', 'global']));
+    expect(bad.code).toBe(2);
+    await cli(['subscription', 'delete', String(subscription.subscription_id)]);
+  });
+
   it('refuses a filter that does not parse under --filter, with its position, and writes nothing', async () => {
     const before = await listed();
     const refused = await cli(createArgs(['--filter', 'data.status: (processing']));
