@@ -110,6 +110,19 @@ function peakRssMb(pid: number): number {
  * comes for 15 s: a few events of a large backlog can go missing in a run (not explained yet), and the bench reports
  * them instead of hanging. Returns how many of the `count` expected never arrived.
  */
+/** User + system CPU time of a process so far (Linux /proc), in ms; NaN where it cannot be read. */
+function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at state, field 3; utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // In clock ticks of USER_HZ, 100 on Linux.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function waitDrained(receiver: Receiver, target: number, count: number): Promise<number> {
   for (let last = -1, quietSince = Date.now(); receiver.arrivals.size < target; await new Promise((r) => setTimeout(r, 500))) {
     if (receiver.arrivals.size !== last) [last, quietSince] = [receiver.arrivals.size, Date.now()];
@@ -244,12 +257,17 @@ async function main(): Promise<void> {
         const seenBefore = fast.arrivals.size;
         const started = now();
         const child = sidecar();
+        // CPU the sidecar spends per event, from its first delivery to the last (start-up not counted): a figure the
+        // machine's other load hardly moves, unlike the rates.
+        await fast.waitFor(seenBefore + 1, 60_000);
+        const cpuAtFirst = processCpuMs(child.pid);
         const missing = await waitDrained(fast, seenBefore + N, N);
+        const cpuPerEventUs = ((processCpuMs(child.pid) - cpuAtFirst) * 1000) / Math.max(1, N - missing - 1);
         const times = [...fast.arrivals].filter(([id]) => id >= first && id < first + N).map(([, at]) => at);
         const firstArrival = Math.min(...times);
         const sidecarRate = rate(times.length, Math.max(...times) - firstArrival);
         ratios.push({ sameWork: sidecarRate / sameWorkRate, raw: sidecarRate / rawRate });
-        report(`throughput round ${round + 1}/${ROUNDS} (${N} events, backlog drained): raw pipe ${rawRate.toFixed(0)} ev/s, same-work script ${sameWorkRate.toFixed(0)} ev/s, sidecar ${sidecarRate.toFixed(0)} ev/s; sidecar ÷ same-work ${((sidecarRate / sameWorkRate) * 100).toFixed(1)} %, sidecar ÷ raw ${((sidecarRate / rawRate) * 100).toFixed(1)} %; sidecar start-up ${((firstArrival - started) / 1000).toFixed(1)} s not counted${missing > 0 ? `; ${missing} sidecar events never arrived` : ''}`);
+        report(`throughput round ${round + 1}/${ROUNDS} (${N} events, backlog drained): raw pipe ${rawRate.toFixed(0)} ev/s, same-work script ${sameWorkRate.toFixed(0)} ev/s, sidecar ${sidecarRate.toFixed(0)} ev/s; sidecar ÷ same-work ${((sidecarRate / sameWorkRate) * 100).toFixed(1)} %, sidecar ÷ raw ${((sidecarRate / rawRate) * 100).toFixed(1)} %; sidecar CPU ${cpuPerEventUs.toFixed(0)} µs/event; sidecar start-up ${((firstArrival - started) / 1000).toFixed(1)} s not counted${missing > 0 ? `; ${missing} sidecar events never arrived` : ''}`);
         // The receiver has seen every event, but log writes and acks may still be in flight: let them settle so
         // the next part starts on an idle machine.
         for (let waited = 0; waited < 30_000 && (await app.store.log.count()) < loggedBefore + N - missing; waited += 200) await new Promise((r) => setTimeout(r, 200));
