@@ -26,8 +26,8 @@ const N = Number(process.env.BENCH_EVENTS ?? 20_000);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 /** Interleaved rounds of the throughput part. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-/** Which parts to run (comma-separated): throughput, latency, slow, backlog, search, batching, cli. Default: all. */
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'throughput,latency,slow,backlog,search,batching,cli').split(','));
+/** Which parts to run (comma-separated): throughput, latency, slow, backlog, ordering, search, batching, cli. Default: all. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'throughput,latency,slow,backlog,ordering,search,batching,cli').split(','));
 /** Parts that need neither RabbitMQ nor MariaDB: asked for alone, they run without them. */
 const SERVICE_FREE = new Set(['batching', 'cli']);
 
@@ -35,7 +35,10 @@ type Arrival = [id: number, at: number];
 
 interface Receiver {
   readonly url: string;
+  /** First arrival of each order id. */
   readonly arrivals: Map<number, number>;
+  /** Every arrival, in the order they came: order id and time (several events of one order all count). */
+  readonly all: Arrival[];
   waitFor(count: number, timeoutMs: number): Promise<void>;
   close(): void;
 }
@@ -47,11 +50,15 @@ function now(): number {
 async function startReceiver(delayMs: number): Promise<Receiver> {
   const child = track(fork(path.join(ROOT, 'bench/receiver.ts'), [], { execArgv: ['--import', 'tsx'], env: { ...process.env, DELAY_MS: String(delayMs) } }));
   const arrivals = new Map<number, number>();
+  const all: Arrival[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
   const port = await new Promise<number>((resolve) => {
     child.on('message', (m: { port?: number; arrivals?: Arrival[] }) => {
       if (m.port) resolve(m.port);
-      for (const [id, at] of m.arrivals ?? []) if (!arrivals.has(id)) arrivals.set(id, at);
+      for (const [id, at] of m.arrivals ?? []) {
+        all.push([id, at]);
+        if (!arrivals.has(id)) arrivals.set(id, at);
+      }
       for (const w of [...waiters]) {
         if (arrivals.size < w.count) continue;
         waiters.splice(waiters.indexOf(w), 1);
@@ -62,6 +69,7 @@ async function startReceiver(delayMs: number): Promise<Receiver> {
   return {
     url: `http://127.0.0.1:${port}/hook`,
     arrivals,
+    all,
     waitFor: (count, timeoutMs) =>
       arrivals.size >= count
         ? Promise.resolve()
@@ -378,7 +386,36 @@ async function main(): Promise<void> {
       }
     }
 
-    // 5. Search over the log.
+    // 5. ordering: "entity": the same backlog (several updates per order) drained by a plain subscription, then by
+    // an ordering one, which reads a copy of the triggers in publish order and delivers each order's events in turn.
+    if (PARTS.has('ordering')) {
+      for (const other of (await app.store.subscriptions.list()).items) await app.store.subscriptions.update(other.id, { active: false });
+      const orders = 1000;
+      const perOrder = 5;
+      const drainOnce = async (rules: { ordering?: 'entity' }, idOffset: number): Promise<{ rate: number; complete: boolean }> => {
+        const receiver = await startReceiver(0);
+        const sub = await app.store.subscriptions.create({ eventName: 'sales.order.updated', recipientUrl: receiver.url, verificationToken: 'bench', metadata: 'http', rules });
+        if (rules.ordering) await app.transport.enablePublishOrder();
+        for (let round = 0; round < perOrder; round++) {
+          await Promise.all(Array.from({ length: orders }, (_, o) => app.publish('sales.order.updated', { id: idOffset + o }, 0)));
+        }
+        const child = sidecar();
+        const total = orders * perOrder;
+        for (let quiet = 0; receiver.all.length < total && quiet < 600; quiet++) await new Promise((r) => setTimeout(r, 100));
+        const times = receiver.all.map(([, at]) => at);
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+        await app.store.subscriptions.update(sub.id, { active: false });
+        receiver.close();
+        // The order itself is checked by test/delivery/ordering.test.ts; here only the cost.
+        return { rate: rate(times.length, Math.max(...times) - Math.min(...times)), complete: receiver.all.length >= total };
+      };
+      const plain = await drainOnce({}, 6_000_000);
+      const ordered = await drainOnce({ ordering: 'entity' }, 7_000_000);
+      report(`ordering "entity", ${orders} orders × ${perOrder} updates: plain subscription ${plain.rate.toFixed(0)} ev/s, ordering subscription ${ordered.rate.toFixed(0)} ev/s (${((ordered.rate / plain.rate) * 100).toFixed(0)} %)${ordered.complete && plain.complete ? '' : '; not every event arrived within 60 s'}`);
+    }
+
+    // 6. Search over the log.
     if (PARTS.has('search')) for (const line of await runSearchBench()) report(line);
   } finally {
     for (const child of children) child.kill('SIGKILL');

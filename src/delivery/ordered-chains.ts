@@ -83,15 +83,23 @@ export function createOrderedChains(base: TriggerHandlerContext): OrderedChains 
 
   const store = base.store;
 
-  function kick(subscriptionId: number, key: string, startedBefore?: Date): void {
-    const run = startHead(subscriptionId, key, startedBefore).catch((error: unknown) => logger.warn({ err: coerceError(error), subscriptionId }, 'starting the next ordered chain failed; the sweep tries again'));
+  /** Runs a start in the background, kept for drain(); a failure is left to the sweep. */
+  function track(start: Promise<void>, subscriptionId: number): void {
+    const run = start.catch((error: unknown) => logger.warn({ err: coerceError(error), subscriptionId }, 'starting the next ordered chain failed; the sweep tries again'));
     inFlight.add(run);
     void run.finally(() => inFlight.delete(run));
   }
 
+  function kick(subscriptionId: number, key: string, startedBefore?: Date): void {
+    track(startHead(subscriptionId, key, startedBefore), subscriptionId);
+  }
+
   async function startHead(subscriptionId: number, key: string, startedBefore?: Date): Promise<void> {
     const head = await store.chainOrder.claimHead(subscriptionId, key, new Date(), startedBefore);
-    if (!head) return;
+    if (head) await startClaimed(head);
+  }
+
+  async function startClaimed(head: OrderedChain): Promise<void> {
     starting.add(head.uuid);
     try {
       await startChain(head);
@@ -104,9 +112,11 @@ export function createOrderedChains(base: TriggerHandlerContext): OrderedChains 
     }
   }
 
+  /** Marks the chain done and starts its entity's next one (taken in the same transaction). */
   async function finish(head: Pick<OrderedChain, 'uuid' | 'subscriptionId' | 'entityKey'>, why: string): Promise<void> {
-    if (await store.chainOrder.markDone(head.uuid)) logger.debug({ uuid: head.uuid, subscriptionId: head.subscriptionId, why }, 'ordered chain done');
-    kick(head.subscriptionId, head.entityKey);
+    const { wasDone, next } = await store.chainOrder.finishAndClaimNext(head, new Date());
+    if (!wasDone) logger.debug({ uuid: head.uuid, subscriptionId: head.subscriptionId, why }, 'ordered chain done');
+    if (next) track(startClaimed(next), next.subscriptionId);
   }
 
   async function startChain(head: OrderedChain): Promise<void> {

@@ -42,6 +42,11 @@ export interface ChainOrderRepository {
   touch(uuid: string, now: Date): Promise<void>;
   /** Marks a chain done (delivered, failed, dead, filtered out, dropped); returns false when it already was. */
   markDone(uuid: string): Promise<boolean>;
+  /**
+   * Marks the chain done and takes its group's next head, as `claimHead` would, in one transaction: one commit for
+   * the step every ordered chain makes. `next` is undefined when the group is empty or its head was taken already.
+   */
+  finishAndClaimNext(chain: Pick<OrderedChain, 'uuid' | 'subscriptionId' | 'entityKey'>, now: Date): Promise<{ readonly wasDone: boolean; readonly next: OrderedChain | undefined }>;
   /** Heads that wait, or that were taken before `startedBefore`: the sweep's work. */
   heads(query: { startedBefore: Date; limit: number }): Promise<OrderedChain[]>;
   /** Deletes done rows created before the cut-off; returns how many went. */
@@ -66,8 +71,8 @@ function toOrderedChain(row: Row): OrderedChain {
 export function createChainOrderRepository(db: Kysely<Database>, dialect: 'mysql' | 'sqlite'): ChainOrderRepository {
   const table = 'async_event_chain_order' as const;
 
-  async function head(subscriptionId: number, entityKey: string): Promise<OrderedChain | undefined> {
-    const row = await db
+  async function head(on: Kysely<Database>, subscriptionId: number, entityKey: string): Promise<OrderedChain | undefined> {
+    const row = await on
       .selectFrom(table)
       .selectAll()
       .where('subscription_id', '=', subscriptionId)
@@ -79,24 +84,40 @@ export function createChainOrderRepository(db: Kysely<Database>, dialect: 'mysql
     return row ? toOrderedChain(row) : undefined;
   }
 
+  async function claimHead(on: Kysely<Database>, subscriptionId: number, entityKey: string, now: Date, startedBefore?: Date): Promise<OrderedChain | undefined> {
+    const found = await head(on, subscriptionId, entityKey);
+    if (!found) return undefined;
+    let update = on.updateTable(table).set({ started_at: toDbDateTime(now) }).where('sequence', '=', found.sequence).where('done', '=', 0);
+    if (found.startedAt === null) update = update.where('started_at', 'is', null);
+    else if (startedBefore && found.startedAt < startedBefore) update = update.where('started_at', '=', toDbDateTime(found.startedAt));
+    else return undefined;
+    const result = await update.executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0 ? { ...found, startedAt: now } : undefined;
+  }
+
   return {
     async takeIn(chains) {
-      let added = 0;
+      if (chains.length === 0) return 0;
       // One insert at a time, in order: the sequence is assigned by the insert, so batching could not reorder, but a
-      // skipped duplicate in a multi-row insert would hide which rows were new.
-      for (const chain of chains) {
-        const insert = db.insertInto(table).values({
-          uuid: chain.uuid,
-          subscription_id: chain.subscriptionId,
-          entity_key: chain.entityKey,
-          message_id: chain.messageId,
-          trigger_body: chain.triggerBody,
-          done: 0,
-        });
-        const result = await (dialect === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.column('uuid').doNothing())).executeTakeFirst();
-        added += Number(result.numInsertedOrUpdatedRows ?? 0n) > 0 ? 1 : 0;
-      }
-      return added;
+      // skipped duplicate in a multi-row insert would hide which rows were new. One transaction for the batch: one
+      // commit (one flush) instead of one per chain. A second reader inserting the same uuids waits on the first's
+      // row locks, in the same order, so neither waits for the other twice (no deadlock), then skips them.
+      return db.transaction().execute(async (trx) => {
+        let added = 0;
+        for (const chain of chains) {
+          const insert = trx.insertInto(table).values({
+            uuid: chain.uuid,
+            subscription_id: chain.subscriptionId,
+            entity_key: chain.entityKey,
+            message_id: chain.messageId,
+            trigger_body: chain.triggerBody,
+            done: 0,
+          });
+          const result = await (dialect === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.column('uuid').doNothing())).executeTakeFirst();
+          added += Number(result.numInsertedOrUpdatedRows ?? 0n) > 0 ? 1 : 0;
+        }
+        return added;
+      });
     },
 
     async get(uuid) {
@@ -104,17 +125,16 @@ export function createChainOrderRepository(db: Kysely<Database>, dialect: 'mysql
       return row ? toOrderedChain(row) : undefined;
     },
 
-    head,
+    head: (subscriptionId, entityKey) => head(db, subscriptionId, entityKey),
 
-    async claimHead(subscriptionId, entityKey, now, startedBefore) {
-      const found = await head(subscriptionId, entityKey);
-      if (!found) return undefined;
-      let update = db.updateTable(table).set({ started_at: toDbDateTime(now) }).where('sequence', '=', found.sequence).where('done', '=', 0);
-      if (found.startedAt === null) update = update.where('started_at', 'is', null);
-      else if (startedBefore && found.startedAt < startedBefore) update = update.where('started_at', '=', toDbDateTime(found.startedAt));
-      else return undefined;
-      const result = await update.executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0 ? { ...found, startedAt: now } : undefined;
+    claimHead: (subscriptionId, entityKey, now, startedBefore) => claimHead(db, subscriptionId, entityKey, now, startedBefore),
+
+    finishAndClaimNext(chain, now) {
+      return db.transaction().execute(async (trx) => {
+        const result = await trx.updateTable(table).set({ done: 1 }).where('uuid', '=', chain.uuid).where('done', '=', 0).executeTakeFirst();
+        const next = await claimHead(trx, chain.subscriptionId, chain.entityKey, now);
+        return { wasDone: Number(result.numUpdatedRows) === 0, next };
+      });
     },
 
     async unclaim(uuid) {

@@ -321,6 +321,25 @@ describe.each(BACKENDS)('store repositories conformance on $name', (backend) => 
         expect((await store.chainOrder.get(a[0]!.uuid))?.done).toBe(true);
       });
 
+      it('finishes a chain and takes the next of its group in one step, once', async () => {
+        const sub = await subscribe('order.finish');
+        const key = 'd'.repeat(64);
+        const rows = [chain(sub.id, key, 1), chain(sub.id, key, 2), chain(sub.id, key, 3)];
+        await store.chainOrder.takeIn(rows);
+        await store.chainOrder.claimHead(sub.id, key, new Date());
+        const first = await store.chainOrder.finishAndClaimNext(rows[0]!, new Date());
+        expect(first.wasDone).toBe(false);
+        expect(first.next?.uuid).toBe(rows[1]!.uuid);
+        expect((await store.chainOrder.get(rows[1]!.uuid))?.startedAt).not.toBeNull();
+        // Told again (a redelivered retry): nothing changes, and the next head, already taken, is not taken twice.
+        const again = await store.chainOrder.finishAndClaimNext(rows[0]!, new Date());
+        expect(again).toEqual({ wasDone: true, next: undefined });
+        await store.chainOrder.finishAndClaimNext(rows[1]!, new Date());
+        const last = await store.chainOrder.finishAndClaimNext(rows[2]!, new Date());
+        expect(last).toEqual({ wasDone: false, next: undefined });
+        expect(await store.chainOrder.head(sub.id, key)).toBeUndefined();
+      });
+
       it('forgets done rows past their time only, and a deleted subscription takes its rows along', async () => {
         const sub = await subscribe('order.forget');
         const rows = [chain(sub.id, 'c'.repeat(64), 1), chain(sub.id, 'c'.repeat(64), 2)];
