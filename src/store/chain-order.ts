@@ -40,11 +40,10 @@ export interface ChainOrderRepository {
   unclaim(uuid: string): Promise<void>;
   /** Moves a started head's start time on, so the sweep leaves a chain that is still retrying alone for a while. */
   touch(uuid: string, now: Date): Promise<void>;
-  /** Marks a chain done (delivered, failed, dead, filtered out, dropped); returns false when it already was. */
-  markDone(uuid: string): Promise<boolean>;
   /**
-   * Marks the chain done and takes its group's next head, as `claimHead` would, in one transaction: one commit for
-   * the step every ordered chain makes. `next` is undefined when the group is empty or its head was taken already.
+   * Marks the chain done (delivered, failed, dead, filtered out, dropped) and takes its group's next head, as
+   * `claimHead` would, in one transaction: one commit for the step every ordered chain makes. `wasDone` is true when
+   * it was done already; `next` is undefined when the group is empty or its head was taken already.
    */
   finishAndClaimNext(chain: Pick<OrderedChain, 'uuid' | 'subscriptionId' | 'entityKey'>, now: Date): Promise<{ readonly wasDone: boolean; readonly next: OrderedChain | undefined }>;
   /** Heads that wait, or that were taken before `startedBefore`: the sweep's work. */
@@ -143,11 +142,6 @@ export function createChainOrderRepository(db: Kysely<Database>, dialect: 'mysql
 
     async touch(uuid, now) {
       await db.updateTable(table).set({ started_at: toDbDateTime(now) }).where('uuid', '=', uuid).where('done', '=', 0).execute();
-    },
-
-    async markDone(uuid) {
-      const result = await db.updateTable(table).set({ done: 1 }).where('uuid', '=', uuid).where('done', '=', 0).executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
     },
 
     async heads({ startedBefore, limit }) {

@@ -312,8 +312,8 @@ describe.each(BACKENDS)('store repositories conformance on $name', (backend) => 
         // A claim older than startedBefore can be taken over (its start was lost); a fresh one cannot.
         expect(await store.chainOrder.claimHead(sub.id, 'a'.repeat(64), new Date(), new Date(now.getTime() - 1000))).toBeUndefined();
         expect((await store.chainOrder.claimHead(sub.id, 'a'.repeat(64), new Date(now.getTime() + 5000), new Date(now.getTime() + 2000)))?.uuid).toBe(a[0]!.uuid);
-        expect(await store.chainOrder.markDone(a[0]!.uuid)).toBe(true);
-        expect(await store.chainOrder.markDone(a[0]!.uuid)).toBe(false);
+        expect((await store.chainOrder.finishAndClaimNext(a[0]!, new Date())).wasDone).toBe(false);
+        expect((await store.chainOrder.finishAndClaimNext(a[0]!, new Date())).wasDone).toBe(true);
         expect((await store.chainOrder.head(sub.id, 'a'.repeat(64)))?.uuid).toBe(a[1]!.uuid);
         await store.chainOrder.claimHead(sub.id, 'a'.repeat(64), new Date());
         await store.chainOrder.unclaim(a[1]!.uuid);
@@ -344,7 +344,7 @@ describe.each(BACKENDS)('store repositories conformance on $name', (backend) => 
         const sub = await subscribe('order.forget');
         const rows = [chain(sub.id, 'c'.repeat(64), 1), chain(sub.id, 'c'.repeat(64), 2)];
         await store.chainOrder.takeIn(rows);
-        await store.chainOrder.markDone(rows[0]!.uuid);
+        await store.chainOrder.finishAndClaimNext(rows[0]!, new Date());
         expect(await store.chainOrder.forgetDone(new Date(Date.now() - 3_600_000))).toBe(0);
         expect(await store.chainOrder.forgetDone(new Date(Date.now() + 3_600_000))).toBeGreaterThanOrEqual(1);
         expect(await store.chainOrder.get(rows[0]!.uuid)).toBeUndefined();
