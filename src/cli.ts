@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { flagOf, LOG_FORMATS, LOG_LEVELS, NUMERIC_SETTINGS, PROCESS_VARIABLES, SETTING_VARIABLES, TUNING_VARIABLES } from './config/setting-variables.ts';
 import type { HeaderFlags, SubscriptionFlags } from './commands/subscription.ts';
 import { PACKAGE_VERSION } from './package-root.ts';
+import { SUBSCRIPTION_ORDERINGS } from './types.ts';
 
 /*
  * `async-events`: the command table. Only commander and this table load before the arguments are parsed; each
@@ -55,7 +56,7 @@ function addSubscriptionFlags(command: Command, change: boolean): Command {
     .option('--fields <selection>', `Magento REST fields selection of the data, e.g. 'entity_id,items[sku]'${rule}`)
     .addOption(new Option('--header <line>', `extra request header 'Name: value' (repeatable)${change ? '; replaces every extra header' : ''}`).argParser(headerLine))
     .addOption(new Option('--max-per-second <n>', `deliveries per second at most${rule}`).argParser(decimalNumber))
-    .addOption(new Option('--ordering <kind>', `entity: one entity's events in publish order, across retries; none: no order${change ? ' (fixed at creation: only the stored value is accepted)' : ''}`).choices(['entity', 'none']))
+    .addOption(new Option('--ordering <kind>', `entity: one entity's events in publish order, across retries; none: no order${change ? ' (fixed at creation: only the stored value is accepted)' : ''}`).choices([...SUBSCRIPTION_ORDERINGS, 'none']))
     .option('--inactive', change ? 'disable it' : 'create it disabled')
     .option('--json', 'print the subscription as JSON');
   if (change) {

@@ -4,7 +4,7 @@ import { toHealthDisplay } from '../api/routes-health.ts';
 import { createAppParts, type AppParts } from '../app.ts';
 import { AsyncEventsError } from '../errors.ts';
 import { fieldProblems, type NewSubscriptionInput, type SubscriptionChangeInput, type SubscriptionField } from '../store/subscription-service/index.ts';
-import { LOCAL_OPERATOR } from '../types.ts';
+import { LOCAL_OPERATOR, type SubscriptionOrdering } from '../types.ts';
 import { fail, oneShotLogger, settingsFrom, usage, type Flags } from './common.ts';
 
 /*
@@ -28,7 +28,8 @@ export interface SubscriptionFlags extends Flags {
   readonly filter?: string | false;
   readonly fields?: string | false;
   readonly maxPerSecond?: string | false;
-  readonly ordering?: 'entity' | 'none';
+  /** A SubscriptionOrdering, or 'none' for no ordering (cli.ts offers these). */
+  readonly ordering?: SubscriptionOrdering | 'none';
   readonly active?: boolean;
   readonly inactive?: boolean;
 }

@@ -5,6 +5,7 @@ import type { Store } from '../store/store.ts';
 import type { Chain, ChainStatus, DeliveryOutcome, EventPayload, PayloadFormat, Subscription } from '../types.ts';
 import { coerceError, isAsyncEventsError } from '../errors.ts';
 import { retryDelaySeconds } from './backoff.ts';
+import { isOrdered } from './entity-order.ts';
 import type { DeliveryLimiter } from './limiter.ts';
 import type { OrderedChains } from './ordered-chains.ts';
 import type { RuleRuntime } from './subscription-rules.ts';
@@ -40,6 +41,11 @@ export interface AttemptReport {
   readonly chainStatus: ChainStatus;
   readonly retryInSeconds: number | undefined;
   readonly durationMs: number;
+}
+
+/** Whether a chain is over: delivered, or failed for good (not retryable, or dead after its retries). */
+export function isChainEnded(status: ChainStatus): boolean {
+  return status === 'delivered' || status === 'failed' || status === 'dead';
 }
 
 /**
@@ -129,7 +135,7 @@ async function recordOutcome(ctx: AttemptContext, subscription: Subscription, pa
   }
   if (chainStatus === 'retrying') await ctx.crashPoint?.('after-retry-scheduled');
   // Before the message is acknowledged: a crash here leaves the chain ended but not done, which the sweep finds.
-  if (chainStatus !== 'retrying' && subscription.rules?.ordering === 'entity') await ctx.orderedChains?.chainEnded(subscription, payload.uuid);
+  if (isChainEnded(chainStatus) && isOrdered(subscription)) await ctx.orderedChains?.chainEnded(payload.uuid);
 
   const report: AttemptReport = { logId, subscription, payload, outcome, deathCount, chainStatus, retryInSeconds, durationMs };
   ctx.logger[outcome.success ? 'debug' : 'info'](

@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
-import { MagentoCallbackError } from '../magento/callback-error.ts';
+import { isPermanentCallbackError } from '../magento/callback-error.ts';
 import { parseTriggerMessage } from '../queue/publish.ts';
 import type { PublishOrderHandler, QueueDelivery } from '../queue/transport.ts';
 import type { OrderedChain, NewOrderedChain } from '../store/chain-order.ts';
 import type { EventPayload, Subscription } from '../types.ts';
-import { coerceError, isAsyncEventsError } from '../errors.ts';
-import { attemptWithin } from './attempt.ts';
+import { coerceError } from '../errors.ts';
+import { attemptWithin, isChainEnded } from './attempt.ts';
 import { chainUuid } from './chain-id.ts';
+import { entityKey, isOrdered } from './entity-order.ts';
 import { LANE_WAIT_MS } from './lanes.ts';
 import { applySubscriptionRules } from './subscription-rules.ts';
 import { handOff, type TriggerHandlerContext } from './trigger-handler.ts';
@@ -44,7 +44,7 @@ export interface OrderedChains {
    */
   triggerSeen(delivery: QueueDelivery, subscriptions: readonly Subscription[], argumentsOf: Readonly<Record<string, unknown>>): Promise<void>;
   /** A chain of an ordering subscription ended: marks it done (durably, before it resolves) and starts the next. */
-  chainEnded(subscription: Subscription, uuid: string): Promise<void>;
+  chainEnded(uuid: string): Promise<void>;
   /** Starts waiting heads, finishes heads whose chain ended unseen, restarts heads whose start was lost. */
   sweep(now?: Date): Promise<void>;
   /** Deletes done rows past their retention. */
@@ -53,33 +53,12 @@ export interface OrderedChains {
   drain(): Promise<void>;
 }
 
-/** The entity of a trigger: its service arguments, keys sorted at every level so that equal arguments are equal text. */
-export function entityKey(args: Readonly<Record<string, unknown>>): string {
-  return createHash('sha256').update(canonicalJson(args)).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
-export function isOrdered(subscription: Subscription): boolean {
-  return subscription.rules?.ordering === 'entity';
-}
-
-const ENDED = new Set(['delivered', 'failed', 'dead']);
 
 export function createOrderedChains(base: TriggerHandlerContext): OrderedChains {
   const logger = base.logger.child({ part: 'ordered-chains' });
   const inFlight = new Set<Promise<void>>();
   /** Heads this process is starting: the sweep keeps their claim fresh instead of taking them for lost. */
   const starting = new Set<string>();
-  // The attempts made here end chains too, so they report back to this same object (`self`, below).
-  const ctx = (): TriggerHandlerContext => ({ ...base, orderedChains: self });
 
   const store = base.store;
 
@@ -127,8 +106,9 @@ export function createOrderedChains(base: TriggerHandlerContext): OrderedChains 
     }
     const chain = await store.log.chain(head.uuid);
     if (chain) {
-      // Started before (the claim was lost, not the chain): it ends on its own, or has.
-      if (ENDED.has(chain.status)) return finish(head, chain.status);
+      // Started before (the claim was lost, not the chain): it ends on its own (retrying through the retry queue,
+      // whose losses the overdue sweep covers), or has.
+      if (isChainEnded(chain.status)) return finish(head, chain.status);
       return;
     }
     const registry = base.events();
@@ -146,7 +126,7 @@ export function createOrderedChains(base: TriggerHandlerContext): OrderedChains 
       data = await base.callback.fetchEventData(event, trigger.arguments, trigger.storeId, base.signal);
     } catch (error) {
       const err = coerceError(error);
-      if (isAsyncEventsError(err, 'CALLBACK_NO_ROUTE') || (err instanceof MagentoCallbackError && !err.retryable)) {
+      if (isPermanentCallbackError(err)) {
         const reason = `Magento callback for ${event.serviceClass}::${event.serviceMethod} failed for ordered subscription ${subscription.id}: ${err.message}`;
         await store.parked.park({ queue: 'event.trigger', body: head.triggerBody, reason });
         return finish(head, 'parked');
@@ -157,8 +137,8 @@ export function createOrderedChains(base: TriggerHandlerContext): OrderedChains 
     if (!started) return finish(head, 'filtered out');
     const payload: EventPayload = { uuid: head.uuid, eventName: trigger.eventName, storeId: trigger.storeId, data: started.data };
     // A terminal outcome reports back through chainEnded (attempt.ts), which starts the next chain.
-    const report = await attemptWithin(ctx(), subscription, payload, 0, LANE_WAIT_MS);
-    if (!report) await handOff(ctx(), subscription, payload);
+    const report = await attemptWithin(ctx, subscription, payload, 0, LANE_WAIT_MS);
+    if (!report) await handOff(ctx, subscription, payload);
   }
 
   async function takeIn(chains: readonly NewOrderedChain[]): Promise<void> {
@@ -208,7 +188,7 @@ export function createOrderedChains(base: TriggerHandlerContext): OrderedChains 
       await takeIn(late);
     },
 
-    async chainEnded(_subscription, uuid) {
+    async chainEnded(uuid) {
       const row = await store.chainOrder.get(uuid);
       if (!row || row.done) return;
       await finish(row, 'chain ended');
@@ -225,13 +205,9 @@ export function createOrderedChains(base: TriggerHandlerContext): OrderedChains 
           await store.chainOrder.touch(head.uuid, now);
           continue;
         }
-        const subscription = await store.subscriptions.get(head.subscriptionId);
-        const chain = await store.log.chain(head.uuid);
-        if (!subscription || !subscription.active) await finish(head, 'subscription disabled or gone');
-        else if (chain && ENDED.has(chain.status)) await finish(head, chain.status);
-        // Retrying through the retry queue (whose losses the overdue sweep covers): looked at again later.
-        else if (chain) await store.chainOrder.touch(head.uuid, now);
-        else kick(head.subscriptionId, head.entityKey, staleBefore);
+        // Taken long ago by a start that never finished: taken again, and startChain sorts it out (a dropped
+        // subscription, a chain that ended unseen, one still retrying, whose claim the new one refreshes, or none).
+        kick(head.subscriptionId, head.entityKey, staleBefore);
       }
     },
 
@@ -241,5 +217,7 @@ export function createOrderedChains(base: TriggerHandlerContext): OrderedChains 
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
   };
+  // The attempts made here end chains too, so they report back to this same object.
+  const ctx: TriggerHandlerContext = { ...base, orderedChains: self };
   return self;
 }

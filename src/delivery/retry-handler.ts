@@ -1,7 +1,7 @@
 import { parseRetryMessage } from '../queue/publish.ts';
 import type { MessageHandler } from '../queue/transport.ts';
 import { isAsyncEventsError } from '../errors.ts';
-import { attemptWithin, continueLoggedChain, type AttemptContext } from './attempt.ts';
+import { attemptWithin, continueLoggedChain, isChainEnded, type AttemptContext } from './attempt.ts';
 import { createKeyedMutex, LANE_FULL_DELAY_SECONDS, LANE_WAIT_MS, POSTPONE_AHEAD_SECONDS } from './lanes.ts';
 import { payloadFromRetryContent } from './retry-content.ts';
 
@@ -35,7 +35,7 @@ export function createRetryHandler(ctx: AttemptContext): MessageHandler {
     }
     await exclusive(retry.uuid, async () => {
       const chain = await ctx.store.log.chain(retry.uuid);
-      const ended = chain !== undefined && (chain.status === 'delivered' || chain.status === 'failed' || chain.status === 'dead');
+      const ended = chain !== undefined && isChainEnded(chain.status);
       if (chain && (ended || chain.deathCount > retry.death_count)) {
         // Redelivered after its attempt was logged: make sure the chain's continuation exists. Otherwise a stale copy.
         if (!(delivery.redelivered && (await continueLoggedChain(ctx, subscription, chain, retry.death_count)))) {

@@ -1,11 +1,12 @@
 import type { MagentoCallback } from '../magento/callback.ts';
-import { MagentoCallbackError } from '../magento/callback-error.ts';
+import { isPermanentCallbackError } from '../magento/callback-error.ts';
 import { parseTriggerMessage } from '../queue/publish.ts';
 import type { MessageHandler, QueueDelivery } from '../queue/transport.ts';
 import type { EventPayload, EventRegistry, Subscription } from '../types.ts';
 import { coerceError, isAsyncEventsError } from '../errors.ts';
 import { attemptWithin, continueLoggedChain, type AttemptContext } from './attempt.ts';
 import { chainUuid } from './chain-id.ts';
+import { isOrdered } from './entity-order.ts';
 import { HAND_OFF_DELAY_SECONDS, LANE_WAIT_MS } from './lanes.ts';
 import { retryContent } from './retry-content.ts';
 import { applySubscriptionRules } from './subscription-rules.ts';
@@ -51,10 +52,9 @@ export function createTriggerHandler(ctx: TriggerHandlerContext): MessageHandler
     const storeId = Number(trigger.storeId);
     const all = await ctx.store.subscriptions.activeFor(trigger.eventName, Number.isFinite(storeId) ? storeId : 0);
     // Ordering subscriptions get their chains from the publish-order reader (ordered-chains.ts), in publish order.
-    const subscriptions = all.filter((subscription) => subscription.rules?.ordering !== 'entity');
-    if (subscriptions.length < all.length && ctx.orderedChains) {
-      await ctx.orderedChains.triggerSeen(delivery, all.filter((subscription) => subscription.rules?.ordering === 'entity'), trigger.arguments);
-    }
+    const ordered = all.filter(isOrdered);
+    const subscriptions = ordered.length === 0 ? all : all.filter((subscription) => !isOrdered(subscription));
+    if (ordered.length > 0) await ctx.orderedChains?.triggerSeen(delivery, ordered, trigger.arguments);
     if (subscriptions.length === 0) return;
 
     // A redelivered message resumes its own chains: those already past their first attempt are left alone, except
@@ -76,7 +76,7 @@ export function createTriggerHandler(ctx: TriggerHandlerContext): MessageHandler
       data = await ctx.callback.fetchEventData(event, trigger.arguments, trigger.storeId, ctx.signal);
     } catch (error) {
       const err = coerceError(error);
-      if (isAsyncEventsError(err, 'CALLBACK_NO_ROUTE') || (err instanceof MagentoCallbackError && !err.retryable)) {
+      if (isPermanentCallbackError(err)) {
         ctx.logger.error({ event: trigger.eventName, err }, 'Magento callback failed; message parked');
         await park(ctx, delivery, `Magento callback for ${event.serviceClass}::${event.serviceMethod} failed: ${err.message}`);
         return;

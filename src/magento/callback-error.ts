@@ -1,4 +1,4 @@
-import { AsyncEventsError } from '../errors.ts';
+import { AsyncEventsError, isAsyncEventsError } from '../errors.ts';
 
 /**
  * Why a Magento callback failed. Whether it is worth trying again is decided here, where the answer is read, so the
@@ -36,4 +36,9 @@ export function faultOfStatus(status: number): CallbackFault {
 
 export function isRetryableCallbackError(error: unknown): error is MagentoCallbackError {
   return error instanceof MagentoCallbackError && error.retryable;
+}
+
+/** A callback answer no retry can change (no REST route for the service, or Magento's permanent answer): park it. */
+export function isPermanentCallbackError(error: unknown): error is AsyncEventsError {
+  return isAsyncEventsError(error, 'CALLBACK_NO_ROUTE') || (error instanceof MagentoCallbackError && !error.retryable);
 }

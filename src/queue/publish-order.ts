@@ -1,5 +1,6 @@
 import { AsyncEventsError } from '../errors.ts';
-import type { PublishOrderOptions } from './transport.ts';
+import type { Logger } from '../logger.ts';
+import type { PublishOrderHandler, PublishOrderOptions, QueueDelivery } from './transport.ts';
 
 /*
  * What both transports' publish-order readers share: the checks of their options and the backoff after a rejected
@@ -26,6 +27,32 @@ export function checkPublishOrderOptions(options: PublishOrderOptions): void {
 /** Wait before handing a batch again after its `failures`-th rejection (1, 2, …): 100 ms doubling up to 5 s. */
 export function batchBackoffMs(failures: number): number {
   return Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** Math.max(0, failures - 1));
+}
+
+/**
+ * Hands one batch to the handler until it resolves: a rejected batch is handed again after the backoff, never
+ * skipped. Resolves true once the handler accepted it, false when `givenUp()` (asked after each rejection, before
+ * and after the pause) says the reader can no longer hand it (stopped, its channel closed).
+ */
+export async function handUntilAccepted(
+  handler: PublishOrderHandler,
+  deliveriesOf: (failures: number) => QueueDelivery[],
+  options: { readonly pause: Pause; readonly logger: Logger; givenUp(): boolean },
+): Promise<boolean> {
+  for (let failures = 0; ; ) {
+    const deliveries = deliveriesOf(failures);
+    try {
+      await Promise.resolve(deliveries).then(handler);
+      return true;
+    } catch (error) {
+      failures++;
+      const delayMs = batchBackoffMs(failures);
+      options.logger.warn({ err: error, first: deliveries[0]?.messageId, size: deliveries.length, failures, delayMs }, 'publish-order handler rejected a batch; handing it again');
+      if (options.givenUp()) return false;
+      await options.pause.sleep(delayMs);
+      if (options.givenUp()) return false;
+    }
+  }
 }
 
 /** A pause that `interrupt()` ends early (a reader being stopped does not sit out its backoff). */

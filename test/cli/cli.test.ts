@@ -1,35 +1,19 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMagentoStandin, type MagentoStandin } from '../../examples/magento-standin/server.ts';
 import { encodeTriggerMessage } from '../../src/queue/publish.ts';
 import { startFakeElasticsearch } from '../search/support/fake-elasticsearch.ts';
+import { runCli, type CliResult } from '../support/cli.ts';
 import { MAGENTO_TOKEN, REPO_ROOT, startReceiver, startSidecar, waitFor, type TestSidecar } from '../support/sidecar.ts';
 
 /* The `async-events` command as a user runs it: a real process, real exit codes, output on stdout/stderr. */
 
-const execFileAsync = promisify(execFile);
-const BIN = path.join(REPO_ROOT, 'bin/async-events-dev.js');
-
-interface Result {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function cli(args: string[], env: Record<string, string>): Promise<Result> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, ASYNC_EVENTS_LOG_LEVEL: 'error' }, cwd: env.ASYNC_EVENTS_DATA_DIR ?? REPO_ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+function cli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runCli(args, { env: { ...process.env, ...env, ASYNC_EVENTS_LOG_LEVEL: 'error' }, cwd: env.ASYNC_EVENTS_DATA_DIR ?? REPO_ROOT });
 }
 
 describe('async-events CLI', () => {

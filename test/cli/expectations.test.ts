@@ -1,12 +1,12 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMagentoStandin, type MagentoStandin } from '../../examples/magento-standin/server.ts';
 import { flagOf } from '../../src/config/setting-variables.ts';
+import { DEV_BIN, runCli, type CliResult } from '../support/cli.ts';
 import { MAGENTO_TOKEN, REPO_ROOT, startReceiver, startSidecar, waitFor, type TestSidecar } from '../support/sidecar.ts';
 
 /*
@@ -16,15 +16,7 @@ import { MAGENTO_TOKEN, REPO_ROOT, startReceiver, startSidecar, waitFor, type Te
  * once, and a doctor that names where every value came from.
  */
 
-const execFileAsync = promisify(execFile);
-const BIN = path.join(REPO_ROOT, 'bin/async-events-dev.js');
 const EXAMPLE_ROOT = path.join(REPO_ROOT, 'examples/magento');
-
-interface Result {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 /** The test runner's own ASYNC_EVENTS_* variables would leak into the command: start from none. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -33,14 +25,8 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ASYNC_EVENTS_MAGENTO_ROOT: EXAMPLE_ROOT, ASYNC_EVENTS_AMQP: '', ASYNC_EVENTS_LOG_LEVEL: 'error', ...extra };
 }
 
-async function cli(args: string[], options: { env?: Record<string, string>; cwd: string }): Promise<Result> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, ...args], { env: cleanEnv(options.env ?? {}), cwd: options.cwd });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+function cli(args: string[], options: { env?: Record<string, string>; cwd: string }): Promise<CliResult> {
+  return runCli(args, { env: cleanEnv(options.env ?? {}), cwd: options.cwd });
 }
 
 /** Top-level keys of one JSON object line, in order, duplicates kept (JSON.parse would keep only the last). */
@@ -201,8 +187,8 @@ describe('replay says how the replayed attempt went', () => {
 });
 
 /** `start --demo` (what `npm start` runs) until it is serving, then SIGTERM; its output and exit code. */
-async function runDemo(cwd: string, env: Record<string, string>): Promise<Result> {
-  const child = spawn(process.execPath, [BIN, 'start', '--demo', '--port', '0'], { cwd, env: cleanEnv({ ASYNC_EVENTS_LOG_LEVEL: 'debug', ASYNC_EVENTS_LOG_FORMAT: 'json', ...env }) });
+async function runDemo(cwd: string, env: Record<string, string>): Promise<CliResult> {
+  const child = spawn(process.execPath, [DEV_BIN, 'start', '--demo', '--port', '0'], { cwd, env: cleanEnv({ ASYNC_EVENTS_LOG_LEVEL: 'debug', ASYNC_EVENTS_LOG_FORMAT: 'json', ...env }) });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -239,7 +225,7 @@ describe('npm start (start --demo) and doctor on the same data dir', () => {
     await standin?.close();
   });
 
-  let firstRun: Result;
+  let firstRun: CliResult;
   it('delivers the example order; log lines carry each key once', async () => {
     firstRun = await runDemo(cwd, {});
     expect(firstRun.stdout, firstRun.stderr).toContain('✔ delivered');

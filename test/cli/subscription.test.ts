@@ -1,12 +1,12 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEmbeddedCryptKey } from '../../src/store/crypt-key.ts';
 import { createEncryptor } from '../../src/store/encryptor.ts';
+import { DEV_BIN, runCli, type CliResult } from '../support/cli.ts';
 import { REPO_ROOT } from '../support/sidecar.ts';
 
 /*
@@ -15,14 +15,6 @@ import { REPO_ROOT } from '../support/sidecar.ts';
  * refusal, and never prints a verification token.
  */
 
-const execFileAsync = promisify(execFile);
-const BIN = path.join(REPO_ROOT, 'bin/async-events-dev.js');
-
-interface Result {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 const TOKEN = 'tok-7f3a9c1e5b2d-never-shown';
 const ROTATED_TOKEN = 'tok-rotated-44e1b0c9-never-shown';
@@ -36,23 +28,16 @@ describe('async-events subscription', () => {
 
   const cli = (args: string[]) => cliIn(args, {});
 
-  async function cliIn(args: string[], extraEnv: Record<string, string>): Promise<Result> {
-    let result: Result;
-    try {
-      const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv }, cwd: dataDir });
-      result = { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code?: number; stdout?: string; stderr?: string };
-      result = { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
+  async function cliIn(args: string[], extraEnv: Record<string, string>): Promise<CliResult> {
+    const result = await runCli(args, { env: { ...env, ...extraEnv }, cwd: dataDir });
     printed.push(result.stdout, result.stderr);
     return result;
   }
 
   /** The command with `input` on stdin (for `--verification-token-file -`). */
-  function cliWithStdin(args: string[], input: string): Promise<Result> {
+  function cliWithStdin(args: string[], input: string): Promise<CliResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, ...args], { env, cwd: dataDir });
+      const child = spawn(process.execPath, [DEV_BIN, ...args], { env, cwd: dataDir });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, expect, it } from 'vitest';
-import { HEAD_STALE_SECONDS, createOrderedChains, entityKey } from '../../src/delivery/ordered-chains.ts';
+import { HEAD_STALE_SECONDS, createOrderedChains } from '../../src/delivery/ordered-chains.ts';
+import { entityKey } from '../../src/delivery/entity-order.ts';
 import { encodeTriggerMessage } from '../../src/queue/publish.ts';
 import type { Subscription } from '../../src/types.ts';
 import { describeWith } from '../support/services.ts';

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { coerceError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { PUBLISH_ORDER_QUEUE, TRIGGER_QUEUE } from '../names.ts';
-import { batchBackoffMs, createPause } from '../publish-order.ts';
+import { createPause, handUntilAccepted } from '../publish-order.ts';
 import type { PublishOrderHandler, QueueConsumer, QueueDelivery } from '../transport.ts';
+import { amqpMessageId } from '../message-id.ts';
 import type { ConsumerState } from './consumer-state.ts';
 
 /** How long the first message of a batch waits for more to arrive before the batch is handed out. */
@@ -21,11 +21,6 @@ export interface OrderedReaderDeps {
   enabled(): Promise<boolean>;
   readonly checkMs: number;
   readonly logger: Logger;
-}
-
-/** AMQP `message_id`, as `consume` gives it; a message without one is named by its body's hash there too. */
-export function amqpMessageId(message: ConsumeMessage): string {
-  return (message.properties.messageId as string | undefined) ?? createHash('md5').update(message.content).digest('hex');
 }
 
 interface Held {
@@ -94,32 +89,20 @@ export function startOrderedReader(handler: PublishOrderHandler, maxBatch: numbe
   async function handleBatch(batch: readonly Held[]): Promise<void> {
     const { channel } = batch[0]!;
     const last = batch[batch.length - 1]!;
-    for (let failures = 0; ; ) {
-      if (deps.isClosed(channel)) return;
-      const deliveries: QueueDelivery[] = batch.map(({ message }) => ({
+    if (deps.isClosed(channel)) return;
+    const deliveriesOf = (failures: number): QueueDelivery[] =>
+      batch.map(({ message }) => ({
         queue: TRIGGER_QUEUE,
         body: message.content.toString('utf8'),
         messageId: amqpMessageId(message),
         redelivered: message.fields.redelivered || failures > 0,
       }));
-      try {
-        await Promise.resolve(deliveries).then(handler);
-      } catch (error) {
-        failures++;
-        const delayMs = batchBackoffMs(failures);
-        logger.warn({ err: error, first: deliveries[0]?.messageId, size: deliveries.length, failures, delayMs }, 'publish-order handler rejected a batch; handing it again');
-        // Stopped: the batch stays unacknowledged and returns to the queue, in order, when the channel closes.
-        if (stopped) return;
-        await backoff.sleep(delayMs);
-        if (stopped) return;
-        continue;
-      }
-      try {
-        channel.ack(last.message, true);
-      } catch (error) {
-        logger.warn({ err: coerceError(error), first: deliveries[0]?.messageId }, 'could not acknowledge a publish-order batch; it will be redelivered');
-      }
-      return;
+    // Given up (stopped, or the channel closed): the batch stays unacknowledged and returns to the queue, in order.
+    if (!(await handUntilAccepted(handler, deliveriesOf, { pause: backoff, logger, givenUp: () => stopped || deps.isClosed(channel) }))) return;
+    try {
+      channel.ack(last.message, true);
+    } catch (error) {
+      logger.warn({ err: coerceError(error), first: amqpMessageId(batch[0]!.message) }, 'could not acknowledge a publish-order batch; it will be redelivered');
     }
   }
 

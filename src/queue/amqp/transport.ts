@@ -3,13 +3,13 @@ import { AsyncEventsError, coerceError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { RetryMessage } from '../../types.ts';
 import { createIntakeBudget, DEFAULT_PREFETCH_BYTES, type IntakeBudget } from '../intake-budget.ts';
-import { newMessageId } from '../message-id.ts';
+import { amqpMessageId, newMessageId } from '../message-id.ts';
 import { DEAD_LETTER_ROUTING_KEY, DEFAULT_EXCHANGE, FAILOVER_EXCHANGE, PUBLISH_ORDER_QUEUE, RETRY_ROUTING_KEY, TRIGGER_TOPIC, delayRoute } from '../names.ts';
 import { DEFAULT_PUBLISH_ORDER_CHECK_MS, checkPublishOrderOptions } from '../publish-order.ts';
 import { encodeRetryMessage, parseRetryMessage } from '../publish.ts';
 import type { ConsumeOptions, MessageHandler, PublishOrderHandler, PublishOrderOptions, QueueConsumer, QueueDelivery, QueueName, QueueTransport } from '../transport.ts';
 import type { ConsumerState } from './consumer-state.ts';
-import { amqpMessageId, startOrderedReader } from './publish-order.ts';
+import { startOrderedReader } from './publish-order.ts';
 import { amqpInt, declareDelayQueue, declarePublishOrderQueue, declareUpstreamTopology } from './topology.ts';
 
 export interface AmqpTransportOptions {
@@ -395,13 +395,14 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
     }
   }
 
-  async function attachOrdered(consumer: ConsumerState): Promise<void> {
+  /** Keeps a consumer attached from now on, across reconnects; rejects when the broker refuses it now. */
+  async function addConsumer(consumer: ConsumerState): Promise<void> {
     const current = await liveSession(Date.now() + unavailableTimeoutMs);
     consumers.add(consumer);
     try {
       await attachConsumer(current, consumer);
     } catch (error) {
-      // A reconnect in between attaches it anyway (or hands it to `refused`).
+      // A reconnect in between attaches it anyway (or hands it to `refused`); anything else is the caller's to see.
       if (current.alive) {
         consumers.delete(consumer);
         throw error;
@@ -448,16 +449,11 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
       }
       const budget = createIntakeBudget(consumeOptions.prefetchBytes ?? DEFAULT_PREFETCH_BYTES);
       const consumer = plainConsumer(queue, handler, consumeOptions.prefetch, budget);
-      const current = await liveSession(Date.now() + unavailableTimeoutMs);
-      consumers.add(consumer);
       try {
-        await attachConsumer(current, consumer);
+        await addConsumer(consumer);
       } catch (error) {
-        // A reconnect in between attaches it anyway; anything else is the caller's to see.
-        if (current.alive) {
-          consumers.delete(consumer);
-          throw unavailable(`refused a consumer on ${queue}: ${coerceError(error).message}`);
-        }
+        if (error instanceof AsyncEventsError) throw error;
+        throw unavailable(`refused a consumer on ${queue}: ${coerceError(error).message}`);
       }
       return { stop: () => stopConsumer(consumer) };
     },
@@ -477,7 +473,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
       checkPublishOrderOptions(orderOptions);
       await start();
       const reader = startOrderedReader(handler, orderOptions.maxBatch, {
-        attach: attachOrdered,
+        attach: addConsumer,
         detach: stopConsumer,
         isClosed: (channel) => closedChannels.has(channel),
         enabled: publishOrderEnabled,

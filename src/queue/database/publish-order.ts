@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Logger } from '../../logger.ts';
 import type { Database } from '../../store/schema.ts';
 import { TRIGGER_QUEUE, TRIGGER_TOPIC } from '../names.ts';
-import { DEFAULT_SETTLE_MS, batchBackoffMs, createPause } from '../publish-order.ts';
+import { DEFAULT_SETTLE_MS, createPause, handUntilAccepted } from '../publish-order.ts';
 import type { PublishOrderHandler, PublishOrderOptions, QueueConsumer, QueueDelivery } from '../transport.ts';
 
 /*
@@ -192,21 +192,10 @@ export function createPublishOrderCursor(options: PublishOrderCursorOptions): Pu
       let stopped = false;
 
       /** Hands one batch until the handler resolves (false: stopped first, the batch is handed back). */
-      async function handOut(batch: readonly Row[]): Promise<boolean> {
-        for (let failures = 0; ; ) {
-          const deliveries: QueueDelivery[] = batch.map((row) => ({ queue: TRIGGER_QUEUE, body: row.body ?? '', messageId: String(row.id), redelivered: failures > 0 }));
-          try {
-            await Promise.resolve(deliveries).then(handler);
-            return true;
-          } catch (error) {
-            failures++;
-            const delayMs = batchBackoffMs(failures);
-            logger.warn({ err: error, first: deliveries[0]?.messageId, size: deliveries.length, failures, delayMs }, 'publish-order handler rejected a batch; handing it again');
-            if (stopped) return false;
-            await pause.sleep(delayMs);
-            if (stopped) return false;
-          }
-        }
+      /** Hands one batch until the handler resolves (false: stopped first, the batch is handed back). */
+      function handOut(batch: readonly Row[]): Promise<boolean> {
+        const deliveriesOf = (failures: number): QueueDelivery[] => batch.map((row) => ({ queue: TRIGGER_QUEUE, body: row.body ?? '', messageId: String(row.id), redelivered: failures > 0 }));
+        return handUntilAccepted(handler, deliveriesOf, { pause, logger, givenUp: () => stopped });
       }
 
       const loop = (async () => {

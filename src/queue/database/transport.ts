@@ -79,6 +79,18 @@ export function createDatabaseQueue(options: DatabaseQueueOptions): QueueTranspo
     return id === undefined ? undefined : Number(id);
   }
 
+  /** A consumer close() stops, until it is stopped itself. */
+  function tracked(stop: () => Promise<void>): QueueConsumer {
+    const consumer: QueueConsumer = {
+      async stop() {
+        consumers.delete(consumer);
+        await stop();
+      },
+    };
+    consumers.add(consumer);
+    return consumer;
+  }
+
   async function requiredQueueId(name: string): Promise<number> {
     const id = await queueId(name, false);
     if (id === undefined) {
@@ -270,14 +282,7 @@ export function createDatabaseQueue(options: DatabaseQueueOptions): QueueTranspo
       }
       const source = queue === RETRY_QUEUE ? retrySource : triggerSource(await requiredQueueId(queue), queue);
       const loop = startPollLoop(source, handler, { prefetch: consumeOptions.prefetch, prefetchBytes: consumeOptions.prefetchBytes ?? DEFAULT_PREFETCH_BYTES, pollIntervalMs, leaseSeconds, logger });
-      const consumer: QueueConsumer = {
-        async stop() {
-          consumers.delete(consumer);
-          await loop.stop();
-        },
-      };
-      consumers.add(consumer);
-      return consumer;
+      return tracked(() => loop.stop());
     },
 
     enablePublishOrder: () => publishOrder.enable(),
@@ -287,14 +292,7 @@ export function createDatabaseQueue(options: DatabaseQueueOptions): QueueTranspo
     async consumeInPublishOrder(handler: PublishOrderHandler, orderOptions: PublishOrderOptions): Promise<QueueConsumer> {
       checkPublishOrderOptions(orderOptions);
       const reader = publishOrder.read(handler, orderOptions);
-      const consumer: QueueConsumer = {
-        async stop() {
-          consumers.delete(consumer);
-          await reader.stop();
-        },
-      };
-      consumers.add(consumer);
-      return consumer;
+      return tracked(() => reader.stop());
     },
 
     async depth(queue: QueueName): Promise<number> {
