@@ -97,6 +97,16 @@ async function startStandin(): Promise<{ url: string; child: ChildProcess }> {
   return { url, child };
 }
 
+/**
+ * A sidecar variant from its text (BENCH_THROUGHPUT_FLAGS, each part of BENCH_SIDECAR_FLAGS): NAME=value words set
+ * the sidecar's environment, the other words are node flags.
+ */
+function sidecarVariant(text: string): [nodeFlags: string[], env: Record<string, string>] {
+  const words = text.trim().split(/\s+/).filter(Boolean);
+  const isEnv = (w: string) => /^[A-Z][A-Z0-9_]*=/.test(w);
+  return [words.filter((w) => !isEnv(w)), Object.fromEntries(words.filter(isEnv).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]))];
+}
+
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -264,7 +274,7 @@ async function main(): Promise<void> {
         await publishBacklog(N, first);
         const seenBefore = fast.arrivals.size;
         const started = now();
-        const child = sidecar();
+        const child = sidecar(...sidecarVariant(process.env.BENCH_THROUGHPUT_FLAGS ?? ''));
         // CPU the sidecar spends per event, from its first delivery to the last (start-up not counted): a figure the
         // machine's other load hardly moves, unlike the rates.
         await fast.waitFor(seenBefore + 1, 60_000);
@@ -344,12 +354,7 @@ async function main(): Promise<void> {
       const variants: [label: string, flags: string[], extraEnv: Record<string, string>][] = [
         ['defaults', [], {}],
         ['memory bounds off', [], { ASYNC_EVENTS_MEMORY: 'unbounded' }],
-        ...(process.env.BENCH_SIDECAR_FLAGS ?? '').split(';').filter((v) => v.trim() !== '').map((v): [string, string[], Record<string, string>] => {
-          const words = v.trim().split(/\s+/);
-          // NAME=value words set the sidecar's environment; the rest are node flags.
-          const isEnv = (w: string) => /^[A-Z][A-Z0-9_]*=/.test(w);
-          return [v.trim(), words.filter((w) => !isEnv(w)), Object.fromEntries(words.filter(isEnv).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]))];
-        }),
+        ...(process.env.BENCH_SIDECAR_FLAGS ?? '').split(';').filter((v) => v.trim() !== '').map((v): [string, string[], Record<string, string>] => [v.trim(), ...sidecarVariant(v)]),
       ];
       const drained: { label: string; rate: number; peak: number }[] = [];
       for (const [index, [label, flags, extraEnv]] of variants.entries()) {
