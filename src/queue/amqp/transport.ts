@@ -111,6 +111,9 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
     if (closed) return Promise.reject(new AsyncEventsError('SHUTTING_DOWN', 'the AMQP transport is closed'));
     starting ??= (async () => {
       recovering = await connect(options.url, {
+        // Acks, confirms' publishes and retry publishes are small frames: with Nagle's algorithm on (Node's and
+        // amqplib's default) each can wait for the broker's delayed ACK, tens of ms, before it leaves.
+        noDelay: true,
         recovery: {
           initialDelay: options.reconnect?.initialDelayMs ?? 200,
           maxDelay: options.reconnect?.maxDelayMs ?? 10_000,
