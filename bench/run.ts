@@ -91,10 +91,23 @@ async function startReceiver(delayMs: number): Promise<Receiver> {
   };
 }
 
-async function startStandin(): Promise<{ url: string; child: ChildProcess }> {
+interface Standin {
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** When the first callback for each order id arrived. */
+  readonly callbacks: Map<number, number>;
+}
+
+async function startStandin(): Promise<Standin> {
   const child = track(fork(path.join(ROOT, 'bench/standin.ts'), [], { execArgv: ['--import', 'tsx'], env: { ...process.env, MAGENTO_TOKEN: 'bench' } }));
-  const url = await new Promise<string>((resolve) => child.on('message', (m: { url: string }) => resolve(m.url)));
-  return { url, child };
+  const callbacks = new Map<number, number>();
+  const url = await new Promise<string>((resolve) =>
+    child.on('message', (m: { url?: string; callbacks?: Arrival[] }) => {
+      for (const [id, at] of m.callbacks ?? []) if (!callbacks.has(id)) callbacks.set(id, at);
+      if (m.url) resolve(m.url);
+    }),
+  );
+  return { url, child, callbacks };
 }
 
 /**
@@ -149,24 +162,15 @@ async function waitDrained(receiver: Receiver, target: number, count: number): P
   return Math.max(0, target - receiver.arrivals.size);
 }
 
-/** The raw baseline: amqplib consume + undici POST + ack, nothing else. */
-async function rawBaseline(amqpUrl: string, receiver: Receiver, count: number, idOffset: number): Promise<number> {
-  const connection = await amqp.connect(amqpUrl);
-  const channel = await connection.createConfirmChannel();
-  const queue = 'bench.raw';
-  await channel.assertQueue(queue, { durable: true });
-  const body = readFileSync(path.join(ROOT, 'examples/magento-standin/responses/order.json'), 'utf8');
-  for (let i = 0; i < count; i++) {
-    const payload = body.replaceAll('{{id}}', String(idOffset + i)).replaceAll('{{increment}}', String(i).padStart(9, '0'));
-    if (!channel.sendToQueue(queue, Buffer.from(`{"data":${payload}}`), { deliveryMode: 2 })) await new Promise((r) => channel.once('drain', r));
-  }
-  await channel.waitForConfirms();
+const RAW_QUEUE = 'bench.raw';
+
+/** The raw pipe's consumer: amqplib consume + undici POST + ack, nothing else. */
+async function startRawConsumer(connection: amqp.ChannelModel, receiver: Receiver): Promise<{ close(): Promise<void> }> {
   const pool = new Pool(new URL(receiver.url).origin, { connections: 128 });
   const consumer = await connection.createChannel();
+  await consumer.assertQueue(RAW_QUEUE, { durable: true });
   await consumer.prefetch(512);
-  const seenBefore = receiver.arrivals.size;
-  const start = now();
-  await consumer.consume(queue, (message) => {
+  await consumer.consume(RAW_QUEUE, (message) => {
     if (!message) return;
     pool
       .request({ method: 'POST', path: '/hook', body: message.content, headers: { 'content-type': 'application/json' } })
@@ -175,13 +179,78 @@ async function rawBaseline(amqpUrl: string, receiver: Receiver, count: number, i
         consumer.ack(message);
       }, () => consumer.nack(message));
   });
+  return {
+    async close() {
+      await consumer.close();
+      await pool.close();
+    },
+  };
+}
+
+/** One raw-pipe message: the stand-in's order response under `data`, as the same-work script gets it. */
+function rawMessage(body: string, id: number, index: number): Buffer {
+  return Buffer.from(`{"data":${body.replaceAll('{{id}}', String(id)).replaceAll('{{increment}}', String(index).padStart(9, '0'))}}`);
+}
+
+const ORDER_RESPONSE = () => readFileSync(path.join(ROOT, 'examples/magento-standin/responses/order.json'), 'utf8');
+
+/** The raw baseline's throughput: a backlog of `count` drained by the raw pipe. */
+async function rawBaseline(amqpUrl: string, receiver: Receiver, count: number, idOffset: number): Promise<number> {
+  const connection = await amqp.connect(amqpUrl, { noDelay: true });
+  const channel = await connection.createConfirmChannel();
+  await channel.assertQueue(RAW_QUEUE, { durable: true });
+  const body = ORDER_RESPONSE();
+  for (let i = 0; i < count; i++) {
+    if (!channel.sendToQueue(RAW_QUEUE, rawMessage(body, idOffset + i, i), { deliveryMode: 2 })) await new Promise((r) => channel.once('drain', r));
+  }
+  await channel.waitForConfirms();
+  const seenBefore = receiver.arrivals.size;
+  const start = now();
+  const consumer = await startRawConsumer(connection, receiver);
   await receiver.waitFor(seenBefore + count, 120_000);
   const elapsed = now() - start;
   await consumer.close();
   await channel.close();
   await connection.close();
-  await pool.close();
   return rate(count, elapsed);
+}
+
+/** Publishes `count` events at 500 per second (5 every 10 ms); returns when each id was published. */
+async function publishSteadily(count: number, firstId: number, publish: (id: number) => void): Promise<Map<number, number>> {
+  const publishedAt = new Map<number, number>();
+  for (let i = 0; i < count; i++) {
+    const id = firstId + i;
+    publishedAt.set(id, now());
+    publish(id);
+    if (i % 5 === 4) await new Promise((r) => setTimeout(r, 10));
+  }
+  return publishedAt;
+}
+
+/** Publish → arrival of each published id at the receiver, in ms. */
+function latenciesOf(publishedAt: Map<number, number>, receiver: Receiver): number[] {
+  return [...publishedAt].map(([id, at]) => (receiver.arrivals.get(id) ?? NaN) - at).filter(Number.isFinite);
+}
+
+function describeLatencies(latencies: number[]): string {
+  return `p50 ${percentile(latencies, 50).toFixed(1)} ms, p90 ${percentile(latencies, 90).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`;
+}
+
+/** The raw pipe's latency at the latency part's steady rate: what this machine allows a consume + POST. */
+async function rawLatency(amqpUrl: string, receiver: Receiver, count: number, firstId: number): Promise<number[]> {
+  const connection = await amqp.connect(amqpUrl, { noDelay: true });
+  const channel = await connection.createConfirmChannel();
+  await channel.assertQueue(RAW_QUEUE, { durable: true });
+  const consumer = await startRawConsumer(connection, receiver);
+  const body = ORDER_RESPONSE();
+  const seenBefore = receiver.arrivals.size;
+  let index = 0;
+  const publishedAt = await publishSteadily(count, firstId, (id) => void channel.sendToQueue(RAW_QUEUE, rawMessage(body, id, index++), { deliveryMode: 2 }));
+  await receiver.waitFor(seenBefore + count, 60_000);
+  await consumer.close();
+  await channel.close();
+  await connection.close();
+  return latenciesOf(publishedAt, receiver);
 }
 
 async function main(): Promise<void> {
@@ -303,17 +372,14 @@ async function main(): Promise<void> {
     await fast.waitFor(fast.arrivals.size + 1, 60_000);
     const seenBefore = fast.arrivals.size;
     const latencyEvents = 5000;
-    const publishedAt = new Map<number, number>();
-    const base = 2_000_000;
-    for (let i = 0; i < latencyEvents; i++) {
-      const id = base + i;
-      publishedAt.set(id, now());
-      void app.publish('sales.order.created', { id }, 0);
-      if (i % 5 === 4) await new Promise((r) => setTimeout(r, 10)); // 5 events per 10 ms = 500/s
-    }
+    const publishedAt = await publishSteadily(latencyEvents, 2_000_000, (id) => void app.publish('sales.order.created', { id }, 0));
     await fast.waitFor(seenBefore + latencyEvents, 60_000);
-    const latencies = [...publishedAt].map(([id, at]) => (fast.arrivals.get(id) ?? NaN) - at).filter(Number.isFinite);
-    report(`latency at 500 ev/s (${latencies.length} events): p50 ${percentile(latencies, 50).toFixed(1)} ms, p90 ${percentile(latencies, 90).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms (target p99 ≤ 25 ms)`);
+    const latencies = latenciesOf(publishedAt, fast);
+    // Where the time goes: publish → the Magento callback (queue, intake) and callback → arrival (Magento, signing, POST).
+    const toCallback = [...publishedAt].map(([id, at]) => (standin.callbacks.get(id) ?? NaN) - at).filter(Number.isFinite);
+    const callbackToArrival = [...publishedAt].map(([id]) => (fast.arrivals.get(id) ?? NaN) - (standin.callbacks.get(id) ?? NaN)).filter(Number.isFinite);
+    const raw = await rawLatency(vhost.url, fast, latencyEvents, 2_100_000);
+    report(`latency at 500 ev/s (${latencies.length} events): ${describeLatencies(latencies)} (target p99 ≤ 25 ms); raw pipe in the same run: ${describeLatencies(raw)}; of the sidecar's, publish → Magento callback ${describeLatencies(toCallback)}, callback → arrival ${describeLatencies(callbackToArrival)}`);
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     }

@@ -43,7 +43,15 @@ export interface MagentoStandin {
   close(): Promise<void>;
 }
 
-export async function startMagentoStandin(options: { port?: number; token?: string; delayMs?: number } = {}): Promise<MagentoStandin> {
+export interface StandinOptions {
+  readonly port?: number;
+  readonly token?: string;
+  readonly delayMs?: number;
+  /** Called as each request arrives, before it is answered (the bench times the sidecar's callbacks with it). */
+  readonly onRequest?: (request: StandinRequest) => void;
+}
+
+export async function startMagentoStandin(options: StandinOptions = {}): Promise<MagentoStandin> {
   const templates = new Map(routes.map((r) => [r.file, readFileSync(path.join(responsesDir, r.file), 'utf8').trim()]));
   const loginTemplate = readFileSync(path.join(responsesDir, 'login-activity.json'), 'utf8').trim();
   const requests: StandinRequest[] = [];
@@ -55,7 +63,9 @@ export async function startMagentoStandin(options: { port?: number; token?: stri
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://standin');
-    requests.push({ method: req.method ?? 'GET', url: url.pathname + url.search, authorization: req.headers.authorization });
+    const request = { method: req.method ?? 'GET', url: url.pathname + url.search, authorization: req.headers.authorization };
+    requests.push(request);
+    options.onRequest?.(request);
     const respond = () => {
       const fault = standin.fault;
       if (fault === 'reset') {
