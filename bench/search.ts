@@ -28,6 +28,16 @@ async function time(run: () => Promise<unknown>): Promise<number[]> {
   return samples;
 }
 
+/**
+ * The p95 goal of a query: 300 ms when it reads payload fields (`data.…`), 50 ms when it reads indexed fields only,
+ * none when a term names no field (it searches the event name, UUID and payload text).
+ */
+function targetP95Ms(query: string): number | undefined {
+  const terms = query.split(/\s+(?:AND|OR|NOT)\s+/);
+  if (terms.some((term) => !term.includes(':'))) return undefined;
+  return query.includes('data.') ? 300 : 50;
+}
+
 export async function runSearchBench(): Promise<string[]> {
   const lines: string[] = [];
   const seed = makeSeed(ROWS);
@@ -40,8 +50,8 @@ export async function runSearchBench(): Promise<string[]> {
       lines.push(`search ${kind}, ${ROWS} rows: raw SELECT of one page p50 ${percentile(baseline, 50).toFixed(1)} ms`);
       for (const { query } of README_CASES) {
         const samples = await time(() => engine.search(query, { size: 20, from: 0 }));
-        const target = query.includes('data.') ? 300 : 50;
-        lines.push(`  ${JSON.stringify(query).padEnd(52)} p50 ${percentile(samples, 50).toFixed(1).padStart(7)} ms  p95 ${percentile(samples, 95).toFixed(1).padStart(7)} ms  (target p95 ≤ ${target} ms)`);
+        const target = targetP95Ms(query);
+        lines.push(`  ${JSON.stringify(query).padEnd(52)} p50 ${percentile(samples, 50).toFixed(1).padStart(7)} ms  p95 ${percentile(samples, 95).toFixed(1).padStart(7)} ms  (${target === undefined ? 'no target: field-less terms search the payload text' : `target p95 ≤ ${target} ms`})`);
       }
       if (kind === 'mariadb') {
         // The same match written by hand as one full scan: JSON_EXTRACT on every row, every matching id read.
