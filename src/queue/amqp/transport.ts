@@ -8,6 +8,7 @@ import { DEAD_LETTER_ROUTING_KEY, DEFAULT_EXCHANGE, FAILOVER_EXCHANGE, PUBLISH_O
 import { DEFAULT_PUBLISH_ORDER_CHECK_MS, checkPublishOrderOptions } from '../publish-order.ts';
 import { encodeRetryMessage, parseRetryMessage } from '../publish.ts';
 import type { ConsumeOptions, MessageHandler, PublishOrderHandler, PublishOrderOptions, QueueConsumer, QueueDelivery, QueueName, QueueTransport } from '../transport.ts';
+import { createAckBatcher, type AckBatcher } from './ack-batcher.ts';
 import type { ConsumerState } from './consumer-state.ts';
 import { startOrderedReader } from './publish-order.ts';
 import { amqpInt, declareDelayQueue, declarePublishOrderQueue, declareUpstreamTopology } from './topology.ts';
@@ -311,7 +312,20 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
     consumer.consumerTag = consumerTag;
   }
 
-  /** A subscription of `consume`: each message handled on its own, within the byte budget. */
+  const ackBatchers = new WeakMap<Channel, AckBatcher>();
+  function acksOf(channel: Channel): AckBatcher {
+    let acks = ackBatchers.get(channel);
+    if (!acks) {
+      acks = createAckBatcher(channel, (error, message) =>
+        // The channel is gone: the broker hands the message out again after the reconnect.
+        logger.warn({ err: error, messageId: amqpMessageId(message) }, 'could not settle message; it will be redelivered'),
+      );
+      ackBatchers.set(channel, acks);
+    }
+    return acks;
+  }
+
+  /** A subscription of `consume`: each message handled on its own, within the byte budget; acks sent together. */
   function plainConsumer(queue: QueueName, handler: MessageHandler, prefetch: number, budget: IntakeBudget): ConsumerState {
     const consumer: ConsumerState = {
       source: queue,
@@ -321,6 +335,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
       consumerTag: undefined,
       inFlight: new Set(),
       take(channel, message) {
+        acksOf(channel).delivered(message);
         const bytes = message.content.length;
         budget.admit(bytes, () => {
           // Its channel closed while it waited: the broker hands it out again, so it is neither run nor settled here.
@@ -341,22 +356,15 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
       messageId: amqpMessageId(message),
       redelivered: message.fields.redelivered,
     };
-    const settle = (action: () => void): void => {
-      try {
-        action();
-      } catch (error) {
-        // The channel is gone: the broker hands the message out again after the reconnect.
-        logger.warn({ err: error, queue, messageId: delivery.messageId }, 'could not settle message; it will be redelivered');
-      }
-    };
+    const acks = acksOf(channel);
     // Through a promise even if the handler throws synchronously, so every message is settled one way or the other.
     const handled = Promise.resolve(delivery)
       .then(handler)
       .then(
-        () => settle(() => channel.ack(message)),
+        () => acks.ack(message),
         (error: unknown) => {
           logger.warn({ err: error, queue, messageId: delivery.messageId }, 'handler rejected message; handing it back');
-          settle(() => channel.nack(message, false, true));
+          acks.requeue(message);
         },
       )
       .finally(() => budget.release(bytes));
