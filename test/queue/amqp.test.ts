@@ -152,6 +152,39 @@ describeWith(['rabbitmq'], 'AMQP transport', () => {
     await transport.close();
   });
 
+  it('acknowledges no message still in hand with the acks of those after it: a broker reset brings back that one only', async () => {
+    const transport = env.transport();
+    await transport.setup();
+    await env.purge('event.trigger');
+    const bodies = Array.from({ length: 20 }, (_, i) => encodeTriggerMessage('e', { i }));
+    const seen: QueueDelivery[] = [];
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const consumer = await transport.consume(
+      'event.trigger',
+      async (delivery) => {
+        seen.push(delivery);
+        if (delivery.body === bodies[0] && !delivery.redelivered) await held;
+      },
+      { prefetch: 50 },
+    );
+    for (const body of bodies) await transport.publishTrigger(body);
+    // Every later message was acknowledged while the first is still in hand.
+    const unacknowledged = () => {
+      const rows = JSON.parse(execFileSync('rabbitmqctl', rabbitmqctl('-q', 'list_queues', '-p', env.vhost, 'name', 'messages_unacknowledged', '--formatter', 'json'), { encoding: 'utf8' })) as { name: string; messages_unacknowledged: number }[];
+      return rows.find((row) => row.name === 'event.trigger')?.messages_unacknowledged;
+    };
+    await waitUntil(() => seen.length === bodies.length && unacknowledged() === 1, 'the later messages acknowledged', 10_000);
+    env.closeConnectionsFromBroker();
+    release();
+    await waitUntil(() => seen.length === bodies.length + 1, 'the message in hand redelivered', 20_000);
+    await consumer.stop();
+    expect(seen.at(-1)).toMatchObject({ body: bodies[0], redelivered: true });
+    expect(seen.filter((d) => d.body !== bodies[0]).map((d) => d.body)).toEqual(bodies.slice(1));
+    expect(await transport.depth('event.trigger')).toBe(0);
+    await transport.close();
+  });
+
   it('pipelines publishes through backpressure: 2000 × 16 KB at once, each resolved by its own confirm', async () => {
     const transport = env.transport();
     await transport.setup();
