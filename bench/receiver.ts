@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { reportToParent } from './report-to-parent.ts';
 
 /*
  * Bench receiver, in its own process so its CPU is not the sidecar's: answers every webhook after DELAY_MS and
@@ -7,14 +8,7 @@ import type { AddressInfo } from 'node:net';
  */
 
 const delayMs = Number(process.env.DELAY_MS ?? 0);
-let pending: [number, number][] = [];
-const flush = () => {
-  if (pending.length > 0 && process.send) {
-    process.send({ arrivals: pending });
-    pending = [];
-  }
-};
-setInterval(flush, 20).unref();
+const arrived = reportToParent('arrivals');
 
 const idPattern = /"entity_id":(\d+)/;
 const server = http.createServer((req, res) => {
@@ -22,9 +16,7 @@ const server = http.createServer((req, res) => {
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     const body = Buffer.concat(chunks).toString('utf8');
-    const at = performance.timeOrigin + performance.now();
-    const id = Number(idPattern.exec(body)?.[1] ?? -1);
-    pending.push([id, at]);
+    arrived(Number(idPattern.exec(body)?.[1] ?? -1));
     const reply = () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': 11 });
       res.end('{"ok":true}');

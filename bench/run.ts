@@ -164,11 +164,10 @@ async function waitDrained(receiver: Receiver, target: number, count: number): P
 
 const RAW_QUEUE = 'bench.raw';
 
-/** The raw pipe's consumer: amqplib consume + undici POST + ack, nothing else. */
+/** The raw pipe's consumer (its queue declared by the caller): amqplib consume + undici POST + ack, nothing else. */
 async function startRawConsumer(connection: amqp.ChannelModel, receiver: Receiver): Promise<{ close(): Promise<void> }> {
   const pool = new Pool(new URL(receiver.url).origin, { connections: 128 });
   const consumer = await connection.createChannel();
-  await consumer.assertQueue(RAW_QUEUE, { durable: true });
   await consumer.prefetch(512);
   await consumer.consume(RAW_QUEUE, (message) => {
     if (!message) return;
@@ -227,9 +226,9 @@ async function publishSteadily(count: number, firstId: number, publish: (id: num
   return publishedAt;
 }
 
-/** Publish → arrival of each published id at the receiver, in ms. */
-function latenciesOf(publishedAt: Map<number, number>, receiver: Receiver): number[] {
-  return [...publishedAt].map(([id, at]) => (receiver.arrivals.get(id) ?? NaN) - at).filter(Number.isFinite);
+/** For each id (those of `from` unless given) seen at both points, the ms from `from` to `to`. */
+function elapsed(from: Map<number, number>, to: Map<number, number>, ids: Iterable<number> = from.keys()): number[] {
+  return [...ids].map((id) => (to.get(id) ?? NaN) - (from.get(id) ?? NaN)).filter(Number.isFinite);
 }
 
 function describeLatencies(latencies: number[]): string {
@@ -250,7 +249,7 @@ async function rawLatency(amqpUrl: string, receiver: Receiver, count: number, fi
   await consumer.close();
   await channel.close();
   await connection.close();
-  return latenciesOf(publishedAt, receiver);
+  return elapsed(publishedAt, receiver.arrivals);
 }
 
 async function main(): Promise<void> {
@@ -374,10 +373,10 @@ async function main(): Promise<void> {
     const latencyEvents = 5000;
     const publishedAt = await publishSteadily(latencyEvents, 2_000_000, (id) => void app.publish('sales.order.created', { id }, 0));
     await fast.waitFor(seenBefore + latencyEvents, 60_000);
-    const latencies = latenciesOf(publishedAt, fast);
+    const latencies = elapsed(publishedAt, fast.arrivals);
     // Where the time goes: publish → the Magento callback (queue, intake) and callback → arrival (Magento, signing, POST).
-    const toCallback = [...publishedAt].map(([id, at]) => (standin.callbacks.get(id) ?? NaN) - at).filter(Number.isFinite);
-    const callbackToArrival = [...publishedAt].map(([id]) => (fast.arrivals.get(id) ?? NaN) - (standin.callbacks.get(id) ?? NaN)).filter(Number.isFinite);
+    const toCallback = elapsed(publishedAt, standin.callbacks);
+    const callbackToArrival = elapsed(standin.callbacks, fast.arrivals, publishedAt.keys());
     const raw = await rawLatency(vhost.url, fast, latencyEvents, 2_100_000);
     report(`latency at 500 ev/s (${latencies.length} events): ${describeLatencies(latencies)} (target p99 ≤ 25 ms); raw pipe in the same run: ${describeLatencies(raw)}; of the sidecar's, publish → Magento callback ${describeLatencies(toCallback)}, callback → arrival ${describeLatencies(callbackToArrival)}`);
     child.kill('SIGTERM');

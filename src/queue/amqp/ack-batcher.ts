@@ -25,13 +25,14 @@ export function createAckBatcher(channel: Channel, failed: (error: unknown, mess
   const handled = new Map<number, ConsumeMessage>();
   let turn: { written: Promise<void>; resolve: () => void } | undefined;
 
-  const send = (message: ConsumeMessage, multiple: boolean): void => {
+  const settle = (message: ConsumeMessage, action: () => void): void => {
     try {
-      channel.ack(message, multiple);
+      action();
     } catch (error) {
       failed(error, message);
     }
   };
+  const send = (message: ConsumeMessage, multiple: boolean): void => settle(message, () => channel.ack(message, multiple));
 
   function flush(): void {
     const ending = turn;
@@ -69,11 +70,7 @@ export function createAckBatcher(channel: Channel, failed: (error: unknown, mess
     },
     requeue(message) {
       outstanding.delete(message.fields.deliveryTag);
-      try {
-        channel.nack(message, false, true);
-      } catch (error) {
-        failed(error, message);
-      }
+      settle(message, () => channel.nack(message, false, true));
     },
   };
 }

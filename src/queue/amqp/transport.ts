@@ -313,12 +313,13 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
   }
 
   const ackBatchers = new WeakMap<Channel, AckBatcher>();
-  function acksOf(channel: Channel): AckBatcher {
+  /** The acks of a consuming channel; a channel consumes one queue. */
+  function acksOf(channel: Channel, queue: QueueName): AckBatcher {
     let acks = ackBatchers.get(channel);
     if (!acks) {
       acks = createAckBatcher(channel, (error, message) =>
         // The channel is gone: the broker hands the message out again after the reconnect.
-        logger.warn({ err: error, messageId: amqpMessageId(message) }, 'could not settle message; it will be redelivered'),
+        logger.warn({ err: error, queue, messageId: amqpMessageId(message) }, 'could not settle message; it will be redelivered'),
       );
       ackBatchers.set(channel, acks);
     }
@@ -335,7 +336,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
       consumerTag: undefined,
       inFlight: new Set(),
       take(channel, message) {
-        acksOf(channel).delivered(message);
+        acksOf(channel, queue).delivered(message);
         const bytes = message.content.length;
         budget.admit(bytes, () => {
           // Its channel closed while it waited: the broker hands it out again, so it is neither run nor settled here.
@@ -356,7 +357,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): QueueTranspo
       messageId: amqpMessageId(message),
       redelivered: message.fields.redelivered,
     };
-    const acks = acksOf(channel);
+    const acks = acksOf(channel, queue);
     // Through a promise even if the handler throws synchronously, so every message is settled one way or the other.
     const handled = Promise.resolve(delivery)
       .then(handler)
